@@ -1,0 +1,80 @@
+"""Error roots, one per subsystem, and the exit statuses they map to.
+
+Every error a user can cause (bad input, bad options) derives from `PatchpilotError` and carries
+a message that names the file and the line or key at fault. The CLI prints that one message and
+exits with the error's `exit_code`; anything else escaping the engine is an internal error (3).
+Library exceptions are caught at the layer that calls the library and re-raised as one of these,
+chained with `from`.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from pathlib import Path
+
+
+class ExitCode(IntEnum):
+    """Documented exit statuses of every patchpilot command."""
+
+    OK = 0
+    FINDINGS = 1
+    INPUT_ERROR = 2
+    INTERNAL_ERROR = 3
+
+
+def where(path: Path | str, place: int | str | None = None) -> str:
+    """Format a location for messages: `file`, `file:12` or `file: key.path`."""
+    if place is None or place == "":
+        return str(path)
+    if isinstance(place, int):
+        return f"{path}:{place}"
+    return f"{path}: {place}"
+
+
+class PatchpilotError(Exception):
+    """Root of every error patchpilot reports to users."""
+
+    exit_code: ExitCode = ExitCode.INPUT_ERROR
+
+
+class UsageError(PatchpilotError):
+    """Options that do not fit together, or name something that does not exist."""
+
+
+class SourceError(PatchpilotError):
+    """A manifest, lockfile or SBOM that cannot be read.
+
+    `path` is the file, `place` a line number or a key path inside it.
+    """
+
+    def __init__(self, path: Path | str, place: int | str | None, message: str) -> None:
+        self.path = Path(path)
+        self.place = place
+        self.reason = message
+        super().__init__(f"{where(path, place)}: {message}")
+
+
+class AdvisoryError(PatchpilotError):
+    """Root of advisory-store errors (import, update, lookups)."""
+
+
+class RecordError(AdvisoryError):
+    """One OSV record that is not valid; imports count and name these and go on."""
+
+    def __init__(self, origin: str, place: str | None, message: str) -> None:
+        self.origin = origin
+        self.place = place
+        self.reason = message
+        super().__init__(f"{where(origin, place)}: {message}")
+
+
+class StoreError(AdvisoryError):
+    """The advisory store is missing, empty, corrupted or cannot be written."""
+
+
+class DownloadError(AdvisoryError):
+    """An online update could not fetch or read a published database."""
+
+
+class OutputError(PatchpilotError):
+    """A result could not be rendered or written to the requested output."""
