@@ -1,0 +1,3 @@
+"""notify: render templated messages and deliver them to webhooks."""
+
+__version__ = "1.4.0"

@@ -1,0 +1,181 @@
+"""Entry point of the `patchpilot` command: options in, engine call, rendered result out.
+
+Settings come from the command line, then the environment (`PATCHPILOT_DB`), then defaults.
+Every handler returns an `ExitCode`; `main` turns `PatchpilotError` into its one-line message
+and exit status, and anything unexpected into exit 3 with a short note (the traceback only with
+`PATCHPILOT_DEBUG=1`). Heavy modules are imported inside the handlers to keep start-up fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from patchpilot import __version__
+from patchpilot.errors import ExitCode, OutputError, PatchpilotError, UsageError
+
+SCAN_FORMATS = ("table", "json", "sarif", "cyclonedx", "markdown")
+FAIL_ON = ("any", "low", "medium", "high", "critical")
+
+EPILOG = """\
+exit status: 0 nothing at or above the --fail-on threshold, 1 findings,
+2 usage or input error (the message names the file and the place), 3 internal error.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--db",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="advisory store (SQLite file); default: $PATCHPILOT_DB, else the user data dir",
+    )
+    common.add_argument(
+        "-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress output"
+    )
+    parser = argparse.ArgumentParser(
+        prog="patchpilot",
+        description="Progressive autonomous vulnerability remediation.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"patchpilot {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    scan = sub.add_parser(
+        "scan",
+        parents=[common],
+        help="scan a project's dependencies against the advisory store",
+        description=(
+            "Scan manifests, lockfiles and SBOMs under PATH against the advisory store. "
+            "Reads requirements files, pyproject.toml, uv.lock, poetry.lock, Pipfile.lock, "
+            "pylock.toml, package-lock.json, Cargo.lock, go.mod, CycloneDX and SPDX JSON."
+        ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    scan.add_argument("path", type=Path, nargs="?", default=Path(), help="project dir or file")
+    scan.add_argument(
+        "--format",
+        "-f",
+        choices=SCAN_FORMATS,
+        default=None,
+        help="output format (default: table on a terminal, json otherwise)",
+    )
+    scan.add_argument("--output", "-o", type=Path, help="write the report to FILE")
+    scan.add_argument(
+        "--fail-on",
+        choices=FAIL_ON,
+        default="any",
+        help="lowest severity that makes the exit status 1 (unrated findings always count)",
+    )
+
+    db = sub.add_parser("db", parents=[common], help="manage the advisory store")
+    dbsub = db.add_subparsers(dest="db_command", metavar="ACTION")
+    imp = dbsub.add_parser(
+        "import",
+        parents=[common],
+        help="import OSV zips (osv.dev all.zip layout) or directories of OSV JSON",
+    )
+    imp.add_argument("paths", type=Path, nargs="+", metavar="PATH")
+    imp.add_argument("--format", "-f", choices=("table", "json"), default=None)
+    upd = dbsub.add_parser(
+        "update", parents=[common], help="download osv.dev's per-ecosystem zips and import them"
+    )
+    upd.add_argument(
+        "--ecosystem",
+        action="append",
+        dest="ecosystems",
+        metavar="NAME",
+        help="OSV ecosystem name (repeatable; default: PyPI, npm, Go, crates.io)",
+    )
+    upd.add_argument("--base-url", default=None, help=argparse.SUPPRESS)
+    upd.add_argument("--format", "-f", choices=("table", "json"), default=None)
+    status = dbsub.add_parser("status", parents=[common], help="what the store holds")
+    status.add_argument("--format", "-f", choices=("table", "json"), default=None)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # argparse exits 2 on usage errors, 0 on --help/--version
+        return int(e.code or 0)
+    try:
+        return int(dispatch(parser, args))
+    except PatchpilotError as e:
+        print(f"patchpilot: error: {e}", file=sys.stderr)
+        return int(e.exit_code)
+    except KeyboardInterrupt:
+        print("patchpilot: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:
+        if os.environ.get("PATCHPILOT_DEBUG"):
+            raise
+        print(
+            f"patchpilot: internal error: {type(e).__name__}: {e} "
+            "(set PATCHPILOT_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return int(ExitCode.INTERNAL_ERROR)
+
+
+def dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> ExitCode:
+    if args.command == "scan":
+        from patchpilot.cli.scan import run_scan
+
+        return run_scan(args)
+    if args.command == "db":
+        from patchpilot.cli import db
+
+        if args.db_command == "import":
+            return db.run_import(args)
+        if args.db_command == "update":
+            return db.run_update(args)
+        if args.db_command == "status":
+            return db.run_status(args)
+        raise UsageError("db: choose an action: import, update or status")
+    parser.print_help(sys.stderr)
+    return ExitCode.INPUT_ERROR
+
+
+def store_path(args: argparse.Namespace) -> Path:
+    from patchpilot.advisories.store import default_store_path
+
+    db: Path | None = getattr(args, "db", None)
+    return db if db is not None else default_store_path()
+
+
+def quiet(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "quiet", False))
+
+
+def choose_format(requested: str | None) -> str:
+    """Humans get a table, pipes and files get JSON, unless the user says otherwise."""
+    if requested:
+        return requested
+    return "table" if sys.stdout.isatty() else "json"
+
+
+def emit(text: str, output: Path | None) -> None:
+    """Write the rendered report to `output` (atomically) or stdout."""
+    if output is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        sys.stdout.flush()
+        return
+    from patchpilot.fsutil import write_atomic
+
+    try:
+        write_atomic(output, text if text.endswith("\n") else text + "\n")
+    except OSError as e:
+        raise OutputError(f"{output}: cannot write: {e.strerror or e}") from e
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""The one place that strings the steps together: inventory, then advisory matching.
+
+The CLI (and later the web app and workers) call these functions and only render what they
+return. Each step takes immutable values and returns new ones; progress goes to the injected
+`Reporter`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from patchpilot.advisories.matching import findings_for
+from patchpilot.advisories.store import AdvisoryStore
+from patchpilot.errors import StoreError
+from patchpilot.events import Reporter
+from patchpilot.model import Finding, Inventory, ScanResult, SeverityLevel
+from patchpilot.sources.discover import collect
+
+
+def match(inventory: Inventory, store: AdvisoryStore, reporter: Reporter | None = None) -> tuple[
+    Finding, ...
+]:
+    """Every finding for the inventory's components, one per vulnerability and component."""
+    reporter = reporter or Reporter()
+    if store.is_empty():
+        raise StoreError(
+            f"advisory store {store.path} is empty: run `patchpilot db import PATH` "
+            "or `patchpilot db update` first"
+        )
+    components = inventory.components
+    reporter.start("match", total=len(components))
+    by_key = store.lookup_many({(c.ecosystem, c.name) for c in components})
+    findings: list[Finding] = []
+    for comp in components:
+        advisories = by_key.get((comp.ecosystem, comp.name), ())
+        if advisories:
+            findings.extend(findings_for(comp, advisories))
+        reporter.advance("match")
+    reporter.finish("match")
+    return tuple(sorted(findings, key=finding_order))
+
+
+_DISPLAY_ORDER = {
+    SeverityLevel.CRITICAL: 0,
+    SeverityLevel.HIGH: 1,
+    SeverityLevel.MEDIUM: 2,
+    SeverityLevel.LOW: 3,
+    SeverityLevel.UNKNOWN: 4,
+    SeverityLevel.NONE: 5,
+}
+
+
+def finding_order(f: Finding) -> tuple[int, str, str, str, str]:
+    """Most severe first (unrated after rated), then by package and ID: stable everywhere."""
+    c = f.component
+    return (_DISPLAY_ORDER[f.severity.level], c.ecosystem.value, c.name, c.version, f.id)
+
+
+def scan(root: Path, store: AdvisoryStore, reporter: Reporter | None = None) -> ScanResult:
+    """Inventory `root` and match it against the store."""
+    inventory = collect(root, reporter)
+    findings = match(inventory, store, reporter)
+    return ScanResult(inventory=inventory, findings=findings, store=str(store.path))
