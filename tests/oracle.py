@@ -47,6 +47,9 @@ def _key(ecosystem: str, text: str) -> Any:
     return _semver(text)
 
 
+_UNSET = object()
+
+
 def _intervals(ecosystem: str, events: list[dict[str, str]]) -> list[tuple[Any, Any, bool]]:
     """(low, high, high_inclusive) intervals; low None = from the start, high None = no end."""
 
@@ -59,25 +62,29 @@ def _intervals(ecosystem: str, events: list[dict[str, str]]) -> list[tuple[Any, 
         return (1, _key(ecosystem, value))
 
     spans: list[tuple[Any, Any, bool]] = []
-    low: Any = "unset"
+    low: Any = _UNSET
     limit: Any = None
     for e in sorted(events, key=lambda e: (order(e)[0], order(e)[1] or _key(ecosystem, "0"))):
         if "introduced" in e:
-            if low == "unset":
+            if low is _UNSET:
                 low = None if e["introduced"] == "0" else _key(ecosystem, e["introduced"])
-        elif "fixed" in e and low != "unset":
+        elif "fixed" in e and low is not _UNSET:
             spans.append((low, _key(ecosystem, e["fixed"]), False))
-            low = "unset"
-        elif "last_affected" in e and low != "unset":
+            low = _UNSET
+        elif "last_affected" in e and low is not _UNSET:
             spans.append((low, _key(ecosystem, e["last_affected"]), True))
-            low = "unset"
+            low = _UNSET
         elif "limit" in e and e["limit"] != "*":
             limit = _key(ecosystem, e["limit"])
-    if low != "unset":
+    if low is not _UNSET:
         spans.append((low, None, False))
     if limit is not None:
         spans = [
-            (lo, hi if hi is not None and hi < limit else limit, inc if hi is not None and hi < limit else False)
+            (
+                lo,
+                hi if hi is not None and hi < limit else limit,
+                inc if hi is not None and hi < limit else False,
+            )
             for lo, hi, inc in spans
         ]
     return spans
@@ -133,9 +140,9 @@ def load_records(zips: Iterable[Path]) -> list[dict[str, Any]]:
     records = []
     for z in zips:
         with zipfile.ZipFile(z) as zf:
-            for name in zf.namelist():
-                if name.endswith(".json"):
-                    records.append(json.loads(zf.read(name)))
+            records.extend(
+                json.loads(zf.read(name)) for name in zf.namelist() if name.endswith(".json")
+            )
     return records
 
 

@@ -16,7 +16,6 @@ import pytest
 from oracle import load_records, matching_ids
 from patchpilot import engine
 from patchpilot.advisories.store import AdvisoryStore
-from patchpilot.sources.discover import collect
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

@@ -13,13 +13,13 @@ from patchpilot.advisories.matching import findings_for
 from patchpilot.advisories.store import AdvisoryStore
 from patchpilot.errors import StoreError
 from patchpilot.events import Reporter
-from patchpilot.model import Finding, Inventory, ScanResult, SeverityLevel
+from patchpilot.model import Finding, Inventory, ScanResult, finding_order
 from patchpilot.sources.discover import collect
 
 
-def match(inventory: Inventory, store: AdvisoryStore, reporter: Reporter | None = None) -> tuple[
-    Finding, ...
-]:
+def match(
+    inventory: Inventory, store: AdvisoryStore, reporter: Reporter | None = None
+) -> tuple[Finding, ...]:
     """Every finding for the inventory's components, one per vulnerability and component."""
     reporter = reporter or Reporter()
     if store.is_empty():
@@ -38,22 +38,6 @@ def match(inventory: Inventory, store: AdvisoryStore, reporter: Reporter | None 
         reporter.advance("match")
     reporter.finish("match")
     return tuple(sorted(findings, key=finding_order))
-
-
-_DISPLAY_ORDER = {
-    SeverityLevel.CRITICAL: 0,
-    SeverityLevel.HIGH: 1,
-    SeverityLevel.MEDIUM: 2,
-    SeverityLevel.LOW: 3,
-    SeverityLevel.UNKNOWN: 4,
-    SeverityLevel.NONE: 5,
-}
-
-
-def finding_order(f: Finding) -> tuple[int, str, str, str, str]:
-    """Most severe first (unrated after rated), then by package and ID: stable everywhere."""
-    c = f.component
-    return (_DISPLAY_ORDER[f.severity.level], c.ecosystem.value, c.name, c.version, f.id)
 
 
 def scan(root: Path, store: AdvisoryStore, reporter: Reporter | None = None) -> ScanResult:

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import NewType
 
-from packaging.utils import canonicalize_name
 from packageurl import PackageURL
+from packaging.utils import canonicalize_name
 
 NormalizedName = NewType("NormalizedName", str)
 AdvisoryId = NewType("AdvisoryId", str)
@@ -315,6 +315,26 @@ class Finding:
     summary: str
     references: tuple[Reference, ...]
     records: tuple[tuple[str, str], ...]  # (record id, modified)
+
+
+# Display order of severities, most severe first. Unrated findings come after the rated ones
+# but before `none`: a reader sees real criticals first, and an unknown severity is never shown
+# as harmless.
+SEVERITY_ORDER: tuple[SeverityLevel, ...] = (
+    SeverityLevel.CRITICAL,
+    SeverityLevel.HIGH,
+    SeverityLevel.MEDIUM,
+    SeverityLevel.LOW,
+    SeverityLevel.UNKNOWN,
+    SeverityLevel.NONE,
+)
+_SEVERITY_POSITION = {level: i for i, level in enumerate(SEVERITY_ORDER)}
+
+
+def finding_order(f: Finding) -> tuple[int, str, str, str, str]:
+    """Most severe first, then ecosystem, package, version and ID: stable in every output."""
+    c = f.component
+    return (_SEVERITY_POSITION[f.severity.level], c.ecosystem.value, c.name, c.version, f.id)
 
 
 @dataclass(frozen=True, slots=True)

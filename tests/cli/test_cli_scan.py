@@ -48,7 +48,9 @@ def test_scan_json_reports_example_findings(
     assert "superseded by uv.lock" in superseded[0]["note"]
 
 
-def test_fail_on_threshold(example_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_fail_on_threshold(
+    example_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     project = tmp_path / "proj"
     project.mkdir()
     # idna 2.10 has one high-severity advisory (CVE-2024-3651) and nothing critical
@@ -103,7 +105,9 @@ def test_malformed_input_is_one_clean_message(
     assert len(err.strip().splitlines()) == 1
 
 
-def test_missing_store_and_unknown_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_store_and_unknown_format(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, _, err = run(capsys, "--db", str(tmp_path / "none.sqlite3"), "scan", str(EXAMPLE))
     assert code == 2
     assert "no advisory store" in err

@@ -31,9 +31,10 @@ def run_import(args: argparse.Namespace) -> ExitCode:
     from patchpilot.advisories.store import AdvisoryStore
 
     fmt = choose_format(args.format)
-    with AdvisoryStore.open(store_path(args), create=True) as store, _reporter(
-        fmt, args
-    ) as reporter:
+    with (
+        AdvisoryStore.open(store_path(args), create=True) as store,
+        _reporter(fmt, args) as reporter,
+    ):
         reports = store.import_paths(args.paths, reporter)
         path = str(store.path)
     emit(_render_reports(path, reports, fmt), None)
@@ -47,9 +48,10 @@ def run_update(args: argparse.Namespace) -> ExitCode:
     fmt = choose_format(args.format)
     ecosystems = args.ecosystems or list(online.DEFAULT_ECOSYSTEMS)
     base_url = args.base_url or online.OSV_BASE_URL
-    with AdvisoryStore.open(store_path(args), create=True) as store, _reporter(
-        fmt, args
-    ) as reporter:
+    with (
+        AdvisoryStore.open(store_path(args), create=True) as store,
+        _reporter(fmt, args) as reporter,
+    ):
         reports = online.update(store, ecosystems, base_url=base_url, reporter=reporter)
         path = str(store.path)
     emit(_render_reports(path, reports, fmt), None)
@@ -133,9 +135,8 @@ def _render_status(status: StoreStatus, fmt: str) -> str:
         }
         return json.dumps(doc, indent=2)
     from rich import box
-    from rich.table import Table
-
     from rich.console import Console
+    from rich.table import Table
 
     eco = Table(title=f"{status.path}: {status.records} records", box=box.SIMPLE_HEAD)
     for col in ("ecosystem", "records", "withdrawn", "newest modified"):

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from patchpilot import __version__
 from patchpilot.errors import ExitCode, OutputError, PatchpilotError, UsageError
+from patchpilot.formats import SCAN_FORMATS
 
-SCAN_FORMATS = ("table", "json", "sarif", "cyclonedx", "markdown")
 FAIL_ON = ("any", "low", "medium", "high", "critical")
 
 EPILOG = """\

@@ -30,9 +30,10 @@ def run_scan(args: argparse.Namespace) -> ExitCode:
     from patchpilot.formats import render_scan
 
     fmt = choose_format(args.format)
-    with AdvisoryStore.open(store_path(args), create=False) as store, reporter_for(
-        fmt, args
-    ) as reporter:
+    with (
+        AdvisoryStore.open(store_path(args), create=False) as store,
+        reporter_for(fmt, args) as reporter,
+    ):
         result = engine.scan(args.path, store, reporter)
     color = args.output is None and sys.stdout.isatty()
     emit(render_scan(result, fmt, color=color), args.output)

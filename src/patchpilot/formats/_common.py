@@ -13,28 +13,19 @@ from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import quote
 
-from patchpilot.model import Component, Finding, Inventory, Location, ScanResult, SeverityLevel
+from patchpilot.model import (
+    SEVERITY_ORDER,
+    Component,
+    Finding,
+    Inventory,
+    Location,
+    ScanResult,
+    finding_order,
+)
 
 OSV_URL = "https://osv.dev/vulnerability/"
 
-# Display order of severities, most severe first. Unrated findings come after the rated ones
-# (as the engine sorts them) but before `none`: a reader sees real criticals first, and an
-# unknown severity is never shown as harmless.
-SEVERITY_ORDER: tuple[SeverityLevel, ...] = (
-    SeverityLevel.CRITICAL,
-    SeverityLevel.HIGH,
-    SeverityLevel.MEDIUM,
-    SeverityLevel.LOW,
-    SeverityLevel.UNKNOWN,
-    SeverityLevel.NONE,
-)
-_POSITION = {level: i for i, level in enumerate(SEVERITY_ORDER)}
-
-
-def finding_key(f: Finding) -> tuple[int, str, str, str, str]:
-    """Most severe first, then by ecosystem, package, version and ID: stable in every format."""
-    c = f.component
-    return (_POSITION[f.severity.level], c.ecosystem.value, c.name, c.version, f.id)
+finding_key = finding_order
 
 
 def ordered(findings: Iterable[Finding]) -> list[Finding]:

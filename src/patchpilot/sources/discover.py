@@ -132,7 +132,8 @@ def collect(root: Path, reporter: Reporter | None = None) -> Inventory:
                 "unknown format: not a manifest, lockfile or SBOM patchpilot reads "
                 "(see `patchpilot scan --help` for the list)",
             )
-        reads, records = [(root, cls)], []
+        reads: list[tuple[Path, type[Source]]] = [(root, cls)]
+        records: list[SourceRecord] = []
     elif root.is_dir():
         reads, records = plan_reads(root, walk(root))
     else:
@@ -182,30 +183,31 @@ def collect(root: Path, reporter: Reporter | None = None) -> Inventory:
 def _drop_included(
     results: list[SourceResult],
 ) -> tuple[list[SourceResult], list[tuple[SourceResult, str]]]:
-    """Keep top-level files; a file another kept file includes is read through that one."""
-    by_path = {_key(r.path): r for r in results}
+    """Keep top-level files; a file another kept file includes is read through that one.
+
+    Files nobody includes come first; a file inside an include cycle with no outside includer
+    is kept when it is the first of its cycle reached, and the rest of the cycle is covered.
+    """
     included_by: dict[str, str] = {}
     for res in results:
         for inc in res.includes:
             included_by.setdefault(_key(inc), res.path)
     kept: list[SourceResult] = []
+    via_include: list[tuple[SourceResult, str]] = []
     covered: set[str] = set()
-    # Files nobody includes first, then (only for include cycles) the first remaining file.
-    ordered = sorted(results, key=lambda r: (_key(r.path) in included_by, r.path))
-    for res in ordered:
+    for res in sorted(results, key=lambda r: (_key(r.path) in included_by, r.path)):
         key = _key(res.path)
         if key in covered:
+            via_include.append((res, included_by.get(key, "")))
             continue
         kept.append(res)
         covered.add(key)
         covered.update(_key(inc) for inc in res.includes)
-    dropped = [(r, included_by.get(_key(r.path), "")) for k, r in by_path.items() if k in covered]
-    dropped = [(r, inc) for r, inc in dropped if r not in kept]
-    return kept, dropped
+    return kept, via_include
 
 
 def _key(path: str) -> str:
-    return os.path.normpath(os.path.abspath(path))
+    return str(Path(path).resolve())
 
 
 def merge_components(components: Iterable[Component]) -> tuple[Component, ...]:
