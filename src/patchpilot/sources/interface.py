@@ -70,6 +70,9 @@ def load_toml(path: Path, text: str | None = None) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         line = _toml_error_line(str(e))
+        if line is None and str(e).endswith("(at end of document)"):
+            # A truncated file fails at its end: name the last line, as editors number it.
+            line = text.count("\n") + (0 if text.endswith("\n") else 1)
         raise SourceError(path, line, f"invalid TOML: {e}") from e
     except RecursionError as e:
         raise SourceError(path, None, "invalid TOML: nested too deeply") from e

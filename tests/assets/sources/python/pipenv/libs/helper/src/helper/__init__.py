@@ -1,0 +1,1 @@
+"""Helper package used by the uv-app asset."""
