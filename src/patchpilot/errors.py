@@ -9,6 +9,8 @@ chained with `from`.
 
 from __future__ import annotations
 
+import shlex
+from collections.abc import Sequence
 from enum import IntEnum
 from pathlib import Path
 
@@ -78,3 +80,53 @@ class DownloadError(AdvisoryError):
 
 class OutputError(PatchpilotError):
     """A result could not be rendered or written to the requested output."""
+
+
+class GitError(PatchpilotError):
+    """A git command failed, or a path is not inside a git repository.
+
+    `repo` is the repository (or the path that should have been one), `command` the git
+    arguments that failed (empty when no command ran) and `stderr` git's own message; the
+    first lines of it end the text shown to users.
+    """
+
+    STDERR_LINES = 6
+
+    def __init__(
+        self, repo: Path | str, message: str, command: Sequence[str] = (), stderr: str = ""
+    ) -> None:
+        self.repo = Path(repo)
+        self.command = tuple(command)
+        self.stderr = stderr
+        self.reason = message
+        text = f"{repo}: {message}"
+        if self.command:
+            text += f" (`{shlex.join(('git', *self.command))}`)"
+        lines = [line.rstrip() for line in stderr.strip().splitlines() if line.strip()]
+        if lines:
+            shown = lines[: self.STDERR_LINES]
+            if len(lines) > len(shown):
+                shown.append("…")
+            text += ":\n  " + "\n  ".join(shown)
+        super().__init__(text)
+
+
+class ChangeSetError(PatchpilotError):
+    """A changeset that cannot be written: a path outside the project, or a stale file."""
+
+    def __init__(self, path: Path | str, message: str) -> None:
+        self.path = Path(path)
+        self.reason = message
+        super().__init__(f"{where(path)}: {message}")
+
+
+class IndexLookupError(PatchpilotError):
+    """A package index (PyPI, the npm registry) could not list a package's releases.
+
+    `url` is the address asked (or that would have been asked, for a cache miss offline).
+    """
+
+    def __init__(self, url: str, message: str) -> None:
+        self.url = url
+        self.reason = message
+        super().__init__(f"{url}: {message}")
