@@ -253,10 +253,14 @@ def node_keys(entries: Iterable[tuple[NormalizedName, str]]) -> list[str]:
     return keys
 
 
+# An entry header of a TOML lockfile: `name = "x"` at the start of a line, then its version.
+_LOCK_ENTRY = r'^name = "([^"\n]*)"\r?\nversion = "([^"\n]*)"'
+
+
 def lock_line(index: LineIndex, name: str, version: str | None) -> int | None:
     """The line of a TOML lock entry's `name = "x"`, the one followed by its version if known."""
     if version is not None:
-        line = index.line_of(f'name = "{name}"\nversion = "{version}"')
+        line = index.first_lines(_LOCK_ENTRY).get((name, version))
         if line is not None:
             return line
     return index.line_of(f'name = "{name}"')

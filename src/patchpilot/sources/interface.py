@@ -8,7 +8,9 @@ omission.
 
 from __future__ import annotations
 
+import bisect
 import json
+import re
 import tomllib
 from abc import ABC, abstractmethod
 from collections import deque
@@ -109,15 +111,14 @@ class LineIndex:
 
     Lockfile parsers (TOML, JSON) do not report positions; searching the raw text for the
     entry's distinctive snippet (`name = "jinja2"`, `"node_modules/lodash":`) gives the line
-    users see in their editor.
+    users see in their editor. For lockfiles with thousands of entries, `first_lines` reads
+    every entry header in one pass instead of one search per component.
     """
 
     def __init__(self, text: str) -> None:
         self._text = text
-        self._starts = [0]
-        for i, ch in enumerate(text):
-            if ch == "\n":
-                self._starts.append(i + 1)
+        self._starts = [0, *(m.end() for m in re.finditer("\n", text))]
+        self._patterns: dict[str, dict[tuple[str, ...], int]] = {}
 
     def line_of(self, snippet: str, start_line: int = 1) -> int | None:
         offset = self._starts[start_line - 1] if 0 < start_line <= len(self._starts) else 0
@@ -126,15 +127,21 @@ class LineIndex:
             return None
         return self.line_at(pos)
 
+    def first_lines(self, pattern: str) -> dict[tuple[str, ...], int]:
+        """For a regex (multiline mode), the first line each distinct group tuple occurs on.
+
+        Computed once per pattern and kept, so repeated lookups are dictionary hits.
+        """
+        found = self._patterns.get(pattern)
+        if found is None:
+            found = {}
+            for m in re.finditer(pattern, self._text, re.MULTILINE):
+                found.setdefault(m.groups(), self.line_at(m.start()))
+            self._patterns[pattern] = found
+        return found
+
     def line_at(self, offset: int) -> int:
-        lo, hi = 0, len(self._starts) - 1
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if self._starts[mid] <= offset:
-                lo = mid
-            else:
-                hi = mid - 1
-        return lo + 1
+        return bisect.bisect_right(self._starts, offset)
 
 
 def shortest_paths(
