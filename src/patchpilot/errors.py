@@ -130,3 +130,7 @@ class IndexLookupError(PatchpilotError):
         self.url = url
         self.reason = message
         super().__init__(f"{url}: {message}")
+
+
+class FixError(PatchpilotError):
+    """A fix cannot be prepared at all: resolver missing or failing, lockfile out of sync."""
