@@ -1,4 +1,4 @@
-"""The one place that strings the steps together: inventory, then advisory matching.
+"""The one place that strings the steps together: inventory, matching, planning, fixing.
 
 The CLI (and later the web app and workers) call these functions and only render what they
 return. Each step takes immutable values and returns new ones; progress goes to the injected
@@ -7,7 +7,10 @@ return. Each step takes immutable values and returns new ones; progress goes to 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from patchpilot.advisories.matching import findings_for
 from patchpilot.advisories.store import AdvisoryStore
@@ -15,6 +18,12 @@ from patchpilot.errors import StoreError
 from patchpilot.events import Reporter
 from patchpilot.model import Finding, Inventory, ScanResult, finding_order
 from patchpilot.sources.discover import collect
+
+if TYPE_CHECKING:
+    from patchpilot.deliver.fix import FixResult
+    from patchpilot.planning.index import PackageIndex
+    from patchpilot.planning.levels import UpgradeConfig
+    from patchpilot.planning.plan import Plan
 
 
 def match(
@@ -45,3 +54,61 @@ def scan(root: Path, store: AdvisoryStore, reporter: Reporter | None = None) -> 
     inventory = collect(root, reporter)
     findings = match(inventory, store, reporter)
     return ScanResult(inventory=inventory, findings=findings, store=str(store.path))
+
+
+def plan(
+    root: Path,
+    store: AdvisoryStore,
+    index: PackageIndex,
+    *,
+    config: UpgradeConfig,
+    config_text: Sequence[str] = (),
+    min_release_age_days: int | None = None,
+    now: datetime | None = None,
+    reporter: Reporter | None = None,
+) -> Plan:
+    """Scan `root`, then choose and try a remediation for every vulnerable component."""
+    from patchpilot.planning.plan import build_plan
+
+    result = scan(root, store, reporter)
+    return build_plan(
+        result,
+        store,
+        index,
+        config=config,
+        config_text=config_text,
+        min_release_age_days=min_release_age_days,
+        now=now,
+        reporter=reporter,
+    )
+
+
+def fix(
+    root: Path,
+    store: AdvisoryStore,
+    index: PackageIndex,
+    *,
+    config: UpgradeConfig,
+    config_text: Sequence[str] = (),
+    min_release_age_days: int | None = None,
+    group: str = "project",
+    dry_run: bool = False,
+    now: datetime | None = None,
+    reporter: Reporter | None = None,
+) -> FixResult:
+    """Plan on a clean worktree of HEAD and prepare one branch per group (or diffs only)."""
+    from patchpilot.deliver.fix import fix_branches
+
+    def make_plan(project: Path) -> Plan:
+        return plan(
+            project,
+            store,
+            index,
+            config=config,
+            config_text=config_text,
+            min_release_age_days=min_release_age_days,
+            now=now,
+            reporter=reporter,
+        )
+
+    return fix_branches(root, make_plan, store, group=group, dry_run=dry_run, reporter=reporter)

@@ -75,6 +75,48 @@ def build_parser() -> argparse.ArgumentParser:
         help="lowest severity that makes the exit status 1 (unrated findings always count)",
     )
 
+    planning = argparse.ArgumentParser(add_help=False)
+    planning.add_argument("path", type=Path, nargs="?", default=Path(), help="project directory")
+    planning.add_argument("--format", "-f", choices=("table", "json", "markdown"), default=None)
+    planning.add_argument("--output", "-o", type=Path, help="write the report to FILE")
+    planning.add_argument(
+        "--upgrade-config",
+        action="append",
+        metavar="[PKG:]LEVEL",
+        help="highest upgrade allowed: major, minor, patch or none, globally or per package "
+        "(repeatable; default major)",
+    )
+    planning.add_argument(
+        "--min-release-age",
+        type=int,
+        metavar="DAYS",
+        help="refuse versions released fewer than DAYS days ago (supply-chain cooldown)",
+    )
+    planning.add_argument(
+        "--offline", action="store_true", help="use only the cached package index listings"
+    )
+    sub.add_parser(
+        "plan",
+        parents=[common, planning],
+        help="choose a remediation for every finding, tried with the real resolver",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    fix = sub.add_parser(
+        "fix",
+        parents=[common, planning],
+        help="prepare the plan's fixes as git branches (in a separate worktree)",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    fix.add_argument("--dry-run", action="store_true", help="show the plan and diffs only")
+    fix.add_argument(
+        "--group",
+        choices=("project", "package"),
+        default="project",
+        help="one branch for the project (default) or one per remediation",
+    )
+
     db = sub.add_parser("db", parents=[common], help="manage the advisory store")
     dbsub = db.add_subparsers(dest="db_command", metavar="ACTION")
     imp = dbsub.add_parser(
@@ -131,6 +173,10 @@ def dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> ExitC
         from patchpilot.cli.scan import run_scan
 
         return run_scan(args)
+    if args.command in ("plan", "fix"):
+        from patchpilot.cli import fix
+
+        return fix.run_plan(args) if args.command == "plan" else fix.run_fix(args)
     if args.command == "db":
         from patchpilot.cli import db
 

@@ -1,6 +1,6 @@
 """The `patchpilot.scan/1` JSON document: the whole scan result for programs to read.
 
-`scan_to_dict` is the contract (described field by field in `docs/scan-json.md` and checked by
+`scan_to_dict` is the contract (described field by field in the README and checked by
 `schemas/scan.schema.json`, shipped with the package); `render` serialises it. Every list is in
 a deterministic order so two scans of the same tree give byte-identical output apart from the
 paths they were given. Fields are only ever added within schema `patchpilot.scan/1`; removing

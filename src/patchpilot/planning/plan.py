@@ -1,0 +1,281 @@
+"""Build a plan: one remediation per vulnerable component, each proven by the real resolver.
+
+For every component with findings, `target.choose_target` picks the smallest version that
+fixes all of them without introducing new ones; the lockfile's fixer (uv, pip via uv, poetry)
+then moves the package there on a private copy of the project, trying the least invasive
+strategy first. The resulting lockfile is read back with the real reader and matched against
+the store again, so each remediation states every package delta the resolution implies and the
+findings it fixes, introduces and leaves open — measured, not assumed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from patchpilot.advisories.matching import findings_for
+from patchpilot.advisories.store import AdvisoryStore
+from patchpilot.errors import FixError
+from patchpilot.events import Reporter
+from patchpilot.fixers.changeset import ChangeSet, FileEdit, PackageDelta, write_changeset
+from patchpilot.fixers.deltas import package_deltas
+from patchpilot.fixers.interface import Bump, FixOutcome, LockFixer, Strategy
+from patchpilot.fixers.registry import fixer_for
+from patchpilot.model import Component, Finding, ScanResult, SourceResult
+from patchpilot.planning.index import PackageIndex
+from patchpilot.planning.levels import UpgradeConfig
+from patchpilot.planning.target import TargetChoice, choose_target
+from patchpilot.sources.discover import SKIP_DIRS
+from patchpilot.sources.registry import source_for
+
+
+@dataclass(frozen=True, slots=True)
+class Remediation:
+    """One way to make a component's findings go away, with everything the resolver implied.
+
+    `kind` follows the glossary: `upgrade` (a direct dependency), `override` (a transitive
+    one), `none` (no version fixes it, or it cannot be applied: `reason` says why).
+    """
+
+    id: str
+    kind: str
+    choice: TargetChoice
+    findings: tuple[Finding, ...]
+    lockfile: str | None
+    strategy: Strategy | None
+    resolved: str | None
+    co_upgrades: tuple[tuple[str, str, str], ...]
+    deltas: tuple[PackageDelta, ...]
+    fixed: tuple[str, ...]
+    introduced: tuple[str, ...]
+    left_open: tuple[tuple[str, str], ...]
+    reason: str
+    outcome: FixOutcome | None = field(default=None, compare=False)
+
+    @property
+    def component(self) -> Component:
+        return self.choice.component
+
+    @property
+    def applicable(self) -> bool:
+        return self.strategy is not None and self.outcome is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    root: str
+    scan: ScanResult
+    remediations: tuple[Remediation, ...]
+    upgrade_config: tuple[str, ...]
+    min_release_age_days: int | None
+    notes: tuple[str, ...] = ()
+
+
+def remediation_id(component: Component) -> str:
+    return f"{component.ecosystem.value}:{component.name}@{component.version}"
+
+
+def build_plan(
+    scan: ScanResult,
+    store: AdvisoryStore,
+    index: PackageIndex,
+    *,
+    config: UpgradeConfig,
+    config_text: Sequence[str] = (),
+    min_release_age_days: int | None = None,
+    now: datetime | None = None,
+    reporter: Reporter | None = None,
+) -> Plan:
+    """A remediation for every vulnerable component of `scan`, each tried with its fixer."""
+    reporter = reporter or Reporter()
+    now = now or datetime.now(UTC)
+    by_component: dict[Component, list[Finding]] = {}
+    for f in scan.findings:
+        by_component.setdefault(f.component, []).append(f)
+    reporter.start("plan", total=len(by_component))
+    remediations: list[Remediation] = []
+    for component, findings in by_component.items():
+        reporter.advance("plan", detail=f"{component.name} {component.version}")
+        choice = choose_target(
+            component,
+            findings,
+            store=store,
+            index=index,
+            config=config,
+            min_release_age_days=min_release_age_days,
+            now=now,
+        )
+        remediations.append(remediate(choice, findings, store, reporter))
+    reporter.finish("plan")
+    remediations.sort(key=lambda r: (r.component.ecosystem.value, r.component.name, r.id))
+    return Plan(
+        root=scan.inventory.root,
+        scan=scan,
+        remediations=tuple(remediations),
+        upgrade_config=tuple(config_text),
+        min_release_age_days=min_release_age_days,
+    )
+
+
+def remediate(
+    choice: TargetChoice, findings: Sequence[Finding], store: AdvisoryStore, reporter: Reporter
+) -> Remediation:
+    """Try the chosen target with the component's lockfile fixer and measure the result."""
+    comp = choice.component
+    kind = "upgrade" if comp.direct else "override"
+    base = Remediation(
+        id=remediation_id(comp),
+        kind=kind,
+        choice=choice,
+        findings=tuple(findings),
+        lockfile=None,
+        strategy=None,
+        resolved=None,
+        co_upgrades=(),
+        deltas=(),
+        fixed=(),
+        introduced=(),
+        left_open=tuple((f.id, "no remediation applied") for f in findings),
+        reason="",
+    )
+    if choice.target is None:
+        reason = choice.none_reason or "no fixing version"
+        return _replace(
+            base, kind="none", reason=reason, left_open=tuple((f.id, reason) for f in findings)
+        )
+    lockfile, fixer = _fixer_for_component(comp)
+    if fixer is None or lockfile is None:
+        where = comp.locations[0].path if comp.locations else "its manifest"
+        reason = (
+            f"patchpilot cannot edit {Path(where).name} yet: upgrade {comp.name} to "
+            f"{choice.target} by hand"
+        )
+        return _replace(base, reason=reason, left_open=tuple((f.id, reason) for f in findings))
+    bump = Bump(
+        ecosystem=comp.ecosystem,
+        name=comp.name,
+        current=comp.version,
+        target=choice.target,
+        direct=comp.direct,
+        parents=comp.parents,
+    )
+    outcome = fixer.fix(lockfile.parent, lockfile, [bump])
+    measured = measure(lockfile, outcome, findings, store)
+    result = outcome.outcomes[0]
+    if result.strategy is None:
+        reason = result.reason or "the resolver could not reach the target"
+        return _replace(
+            base,
+            lockfile=str(lockfile),
+            reason=reason,
+            left_open=tuple((f.id, reason) for f in findings),
+            outcome=outcome,
+        )
+    return _replace(
+        base,
+        lockfile=str(lockfile),
+        strategy=result.strategy,
+        resolved=result.resolved,
+        co_upgrades=result.co_upgrades,
+        deltas=measured.deltas,
+        fixed=measured.fixed,
+        introduced=measured.introduced,
+        left_open=measured.left_open,
+        reason=result.reason,
+        outcome=outcome,
+    )
+
+
+def _replace(base: Remediation, **changes: Any) -> Remediation:
+    return dataclasses.replace(base, **changes)
+
+
+def _fixer_for_component(comp: Component) -> tuple[Path | None, LockFixer | None]:
+    for loc in comp.locations:
+        path = Path(loc.path)
+        cls = source_for(path)
+        if cls is None:
+            continue
+        fixer = fixer_for(cls.format)
+        if fixer is not None:
+            return path, fixer
+    return None, None
+
+
+@dataclass(frozen=True, slots=True)
+class Measured:
+    deltas: tuple[PackageDelta, ...]
+    fixed: tuple[str, ...]
+    introduced: tuple[str, ...]
+    left_open: tuple[tuple[str, str], ...]
+
+
+def measure(
+    lockfile: Path, outcome: FixOutcome, findings: Sequence[Finding], store: AdvisoryStore
+) -> Measured:
+    """Read the lockfile before and after the fixer's edits and match both against the store.
+
+    `fixed` are the given findings gone after the edit; `introduced` are findings (of any
+    package) present after and not before, by primary ID; `left_open` the given findings that
+    still affect the resolved version.
+    """
+    cls = source_for(lockfile)
+    if cls is None:  # pragma: no cover - the fixer was found through the same reader
+        raise FixError(f"{lockfile}: no reader for this file")
+    before = cls().read(lockfile)
+    after = read_after(lockfile, outcome.edits, cls().read)
+    before_ids = {(key, i) for key, f in _findings(before.components, store) for i in _ids(f)}
+    after_findings = _findings(after.components, store)
+    after_ids = {(key, i) for key, f in after_findings for i in _ids(f)}
+    fixed: list[str] = []
+    left: list[tuple[str, str]] = []
+    for f in findings:
+        key = (f.component.ecosystem.value, f.component.name)
+        if any((key, i) in after_ids for i in _ids(f)):
+            left.append((f.id, "still affects the resolved version"))
+        else:
+            fixed.append(f.id)
+    introduced = sorted(
+        {f.id for key, f in after_findings if not any((key, i) in before_ids for i in _ids(f))}
+    )
+    return Measured(
+        deltas=package_deltas(before, after),
+        fixed=tuple(fixed),
+        introduced=tuple(introduced),
+        left_open=tuple(left),
+    )
+
+
+def _ids(f: Finding) -> tuple[str, ...]:
+    return (f.id, *f.aliases)
+
+
+def _findings(
+    components: Iterable[Component], store: AdvisoryStore
+) -> list[tuple[tuple[str, str], Finding]]:
+    """Every finding of `components`, keyed by (ecosystem, name)."""
+    comps = list(components)
+    by_key = store.lookup_many({(c.ecosystem, c.name) for c in comps})
+    return [
+        ((c.ecosystem.value, c.name), f)
+        for c in comps
+        for f in findings_for(c, by_key.get((c.ecosystem, c.name), ()))
+    ]
+
+
+def read_after(
+    lockfile: Path, edits: Sequence[FileEdit], read: Callable[[Path], SourceResult]
+) -> SourceResult:
+    """Read `lockfile` as it is after `edits`, on a private copy of its project directory."""
+    project = lockfile.parent
+    with tempfile.TemporaryDirectory(prefix="patchpilot-after-") as tmp:
+        copy = Path(tmp) / project.name
+        shutil.copytree(project, copy, ignore=shutil.ignore_patterns(*SKIP_DIRS), symlinks=True)
+        write_changeset(ChangeSet(remediation_ids=(), edits=tuple(edits)), copy, dry_run=False)
+        return read(copy / lockfile.name)

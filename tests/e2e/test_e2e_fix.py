@@ -1,0 +1,148 @@
+"""`patchpilot plan` and `patchpilot fix` end to end on the bundled example, for real.
+
+The example is copied into a fresh git repository; uv resolves against PyPI. The user's
+branch and working tree must be byte-identical afterwards, the fix branch must re-scan clean
+for every targeted finding, and the PR body must list every package delta of the lockfile.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from patchpilot.cli.main import main
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "webapp"
+ADVISORIES = ROOT / "examples" / "advisories"
+
+pytestmark = [pytest.mark.slow, pytest.mark.network]
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True
+    ).stdout
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    project = tmp_path / "notify"
+    shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns(".venv", "__pycache__"))
+    git(project, "init", "-q", "-b", "main")
+    git(project, "add", "-A")
+    git(project, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "initial")
+    return project
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "store.sqlite3"
+    assert main(["--db", str(path), "db", "import", str(ADVISORIES), "-f", "json"]) == 0
+    return path
+
+
+def snapshot(repo: Path) -> tuple[str, str, str, dict[str, bytes]]:
+    files = {
+        str(p.relative_to(repo)): p.read_bytes()
+        for p in sorted(repo.rglob("*"))
+        if p.is_file() and ".git" not in p.parts
+    }
+    return (
+        git(repo, "rev-parse", "HEAD"),
+        git(repo, "branch", "--show-current"),
+        git(repo, "status", "--porcelain"),
+        files,
+    )
+
+
+def test_plan_reports_strategies_and_deltas(
+    repo: Path, db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert main(["--db", str(db), "plan", str(repo), "-f", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["schema"] == "patchpilot.plan/1"
+    by_name = {r["package"]["name"]: r for r in doc["remediations"]}
+    urllib3 = by_name["urllib3"]
+    assert urllib3["package"]["direct"] is False
+    assert urllib3["kind"] == "override"
+    assert urllib3["upgrade_level"] == "patch"
+    assert urllib3["strategy"] == "in-place"
+    assert urllib3["findings_left_open"] == []
+    assert urllib3["findings_introduced"] == []
+    pyyaml = by_name["pyyaml"]
+    assert (pyyaml["from"], pyyaml["to"], pyyaml["upgrade_level"]) == ("5.3.1", "5.4", "minor")
+    assert pyyaml["strategy"] == "relax"
+    # idna 3.7 is forbidden by requests 2.25.1 (idna<3): requests must move with it
+    idna = by_name["idna"]
+    assert idna["strategy"] == "co-upgrade"
+    assert [c["package"] for c in idna["co_upgrades"]] == ["requests"]
+
+
+def test_fix_makes_an_honest_branch_and_leaves_the_tree_alone(
+    repo: Path, db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (repo / "scratch.txt").write_text("uncommitted\n", encoding="utf-8")
+    before = snapshot(repo)
+    capsys.readouterr()
+    code = main(["--db", str(db), "fix", str(repo), "-f", "json", "--upgrade-config", "minor"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    doc = json.loads(out)
+    assert snapshot(repo) == before
+    branch = doc["branch"]
+    assert branch.startswith("patchpilot/fix-")
+    assert git(repo, "rev-parse", "--verify", branch).strip() == doc["branches"][0]["commits"][0]
+    assert any("uncommitted" in n for n in doc["notes"])
+    # every delta of the lockfile diff is in the PR body, and the commit carries the body
+    body = doc["branches"][0]["pr_body"]
+    message = git(repo, "log", "-1", "--format=%B", branch)
+    assert message.strip() == body.strip()
+    for delta in doc["branches"][0]["deltas"]:
+        assert f"| {delta['name']} |" in body or delta["name"] in body
+    # re-scan of the branch: the fixed findings are gone
+    worktree = repo.parent / "check"
+    git(repo, "worktree", "add", "-q", str(worktree), branch)
+    try:
+        capsys.readouterr()
+        main(["--db", str(db), "scan", str(worktree), "-f", "json"])
+        after = json.loads(capsys.readouterr().out)
+        left = {f["id"] for f in after["findings"]}
+        assert not left & set(doc["branches"][0]["findings_fixed"])
+    finally:
+        git(repo, "worktree", "remove", "--force", str(worktree))
+
+
+def test_fix_dry_run_writes_nothing(
+    repo: Path, db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = snapshot(repo)
+    branches = git(repo, "branch", "--list")
+    capsys.readouterr()
+    assert main(["--db", str(db), "fix", str(repo), "--dry-run", "-f", "json",
+                 "--upgrade-config", "urllib3:patch", "--upgrade-config", "none"]) == 0  # fmt: skip
+    doc = json.loads(capsys.readouterr().out)
+    assert snapshot(repo) == before
+    assert git(repo, "branch", "--list") == branches
+    assert doc["branch"] is None
+    assert (
+        '+version = "1.26.19"' in doc["branches"][0]["diff"]
+        or "1.26.19" in doc["branches"][0]["diff"]
+    )
+
+
+def test_fix_outside_git_is_a_clean_error(
+    tmp_path: Path, db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = tmp_path / "plain"
+    shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns(".venv"))
+    capsys.readouterr()
+    code = main(["--db", str(db), "fix", str(project), "-f", "json"])
+    _, err = capsys.readouterr()
+    assert code == 2
+    assert "not a git repository" in err.lower() or "git" in err
