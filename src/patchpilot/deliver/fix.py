@@ -277,9 +277,9 @@ def _title(members: Sequence[Remediation]) -> str:
         r = members[0]
         return (
             f"Fix {len(r.findings)} {'advisory' if len(r.findings) == 1 else 'advisories'}: "
-            f"{r.component.name} {r.component.version} -> {r.choice.target}"
+            f"{r.component.name} {r.component.version} → {r.choice.target}"
         )
-    names = ", ".join(f"{r.component.name} -> {r.choice.target}" for r in members[:4])
+    names = ", ".join(f"{r.component.name} → {r.choice.target}" for r in members[:4])
     more = f" and {len(members) - 4} more" if len(members) > 4 else ""
     count = sum(len(r.findings) for r in members)
     return f"Fix {count} advisories: {names}{more}"
