@@ -37,7 +37,6 @@ import shutil
 import subprocess
 import tempfile
 import time
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +50,7 @@ from patchpilot.fixers import pyproject_edit
 from patchpilot.fixers.changeset import FileEdit
 from patchpilot.fixers.interface import Bump, BumpOutcome, FixOutcome, LockFixer, Strategy
 from patchpilot.model import Ecosystem, NormalizedName, normalize_name
+from patchpilot.sources.interface import load_toml
 
 DEFAULT_TIMEOUT = 300.0
 # Lines of uv's message kept in a `FixError` and in a failed bump's reason.
@@ -387,7 +387,7 @@ def _read_lock(path: Path, display: Path, text: str) -> _Lock:
     versions: dict[str, list[str]] = {}
     for comp in read.components:
         versions.setdefault(comp.name, []).append(comp.version)
-    data = tomllib.loads(text)
+    data = load_toml(path, text)
     dependents: dict[str, set[str]] = {}
     for pkg in _dicts(data.get("package")):
         source = pkg.get("source")

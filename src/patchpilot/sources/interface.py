@@ -9,6 +9,7 @@ omission.
 from __future__ import annotations
 
 import bisect
+import functools
 import json
 import re
 import tomllib
@@ -66,10 +67,15 @@ def load_json(path: Path, text: str | None = None) -> Any:
 
 
 def load_toml(path: Path, text: str | None = None) -> dict[str, Any]:
-    """Parse TOML (read-only: editing uses tomlkit), turning errors into a `SourceError`."""
+    """Parse TOML (read-only: editing uses tomlkit), turning errors into a `SourceError`.
+
+    Parses are memoised by text: planning reads the same lockfile before and after every
+    resolver run, and a large uv.lock costs tens of milliseconds to parse. The returned
+    document is shared between callers and must not be modified.
+    """
     text = read_text(path) if text is None else text
     try:
-        return tomllib.loads(text)
+        return _parse_toml(text)
     except tomllib.TOMLDecodeError as e:
         line = _toml_error_line(str(e))
         if line is None and str(e).endswith("(at end of document)"):
@@ -78,6 +84,11 @@ def load_toml(path: Path, text: str | None = None) -> dict[str, Any]:
         raise SourceError(path, line, f"invalid TOML: {e}") from e
     except RecursionError as e:
         raise SourceError(path, None, "invalid TOML: nested too deeply") from e
+
+
+@functools.lru_cache(maxsize=32)
+def _parse_toml(text: str) -> dict[str, Any]:
+    return tomllib.loads(text)
 
 
 def _toml_error_line(message: str) -> int | None:
