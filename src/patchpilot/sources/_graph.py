@@ -23,6 +23,7 @@ from patchpilot.model import (
     make_purl,
     normalize_name,
 )
+from patchpilot.sources.interface import merge_components
 
 JsonPath = tuple[str | int, ...]
 
@@ -55,44 +56,6 @@ def component(
         paths=path_list,
         parents=tuple(sorted(set(parents))),
     )
-
-
-def merge_same(components: Iterable[Component]) -> list[Component]:
-    """One component per ecosystem, name and version within a file, everything else unioned.
-
-    npm installs one version of a package at several places in node_modules, SBOMs list a
-    package once per place it was found: these are one component with several locations.
-    Direct wins over transitive and runtime over dev, as for the whole inventory.
-    """
-    groups: dict[tuple[str, str, str], list[Component]] = {}
-    for comp in components:
-        groups.setdefault((comp.ecosystem, comp.name, comp.version), []).append(comp)
-    out: list[Component] = []
-    for group in groups.values():
-        first = group[0]
-        if len(group) == 1:
-            out.append(first)
-            continue
-        paths = sorted({p for c in group for p in c.paths}, key=lambda p: (len(p), p))
-        out.append(
-            Component(
-                ecosystem=first.ecosystem,
-                name=first.name,
-                version=first.version,
-                purl=first.purl,
-                direct=any(c.direct for c in group),
-                scope=Scope.RUNTIME if any(c.scope is Scope.RUNTIME for c in group) else Scope.DEV,
-                locations=tuple(
-                    sorted(
-                        dict.fromkeys(loc for c in group for loc in c.locations),
-                        key=lambda loc: (loc.path, loc.line or 0),
-                    )
-                ),
-                paths=tuple(paths),
-                parents=tuple(sorted({p for c in group for p in c.parents})),
-            )
-        )
-    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +162,7 @@ def graph_components(
                 purl=node.purl,
             )
         )
-    return merge_same(out)
+    return list(merge_components(out))
 
 
 # One JSON lexeme: a string, a structural character, or a bare literal (number, true, null).

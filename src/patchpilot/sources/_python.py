@@ -131,37 +131,6 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
-def merge_same(components: Iterable[Component]) -> list[Component]:
-    """One component per name and version within a file: locations and paths unioned.
-
-    Direct wins over transitive and runtime over dev, as for the whole inventory.
-    """
-    groups: dict[tuple[str, str], list[Component]] = {}
-    for comp in components:
-        groups.setdefault((comp.name, comp.version), []).append(comp)
-    out: list[Component] = []
-    for group in groups.values():
-        first = group[0]
-        if len(group) == 1:
-            out.append(first)
-            continue
-        paths = sorted({p for c in group for p in c.paths}, key=lambda p: (len(p), p))
-        out.append(
-            Component(
-                ecosystem=first.ecosystem,
-                name=first.name,
-                version=first.version,
-                purl=first.purl,
-                direct=any(c.direct for c in group),
-                scope=Scope.RUNTIME if any(c.scope is Scope.RUNTIME for c in group) else Scope.DEV,
-                locations=tuple(dict.fromkeys(loc for c in group for loc in c.locations)),
-                paths=tuple(paths),
-                parents=tuple(sorted({p for c in group for p in c.parents})),
-            )
-        )
-    return out
-
-
 @dataclass(frozen=True, slots=True)
 class Node:
     """One locked package: `key` is its name, or `name@version` when a lock holds several."""

@@ -16,15 +16,12 @@ from pathlib import Path
 from patchpilot.errors import SourceError
 from patchpilot.events import Reporter
 from patchpilot.model import (
-    Component,
     Inventory,
-    Location,
-    Scope,
     SourceKind,
     SourceRecord,
     SourceResult,
 )
-from patchpilot.sources.interface import Source
+from patchpilot.sources.interface import Source, merge_components
 from patchpilot.sources.registry import source_for
 
 SKIP_DIRS = frozenset(
@@ -49,8 +46,6 @@ UNLOCKED_MANIFESTS: dict[str, str] = {
     "Cargo.toml": "Cargo.lock",
     "Pipfile": "Pipfile.lock",
 }
-
-MAX_PATHS = 5
 
 
 def walk(root: Path) -> Iterator[Path]:
@@ -208,46 +203,3 @@ def _drop_included(
 
 def _key(path: str) -> str:
     return str(Path(path).resolve())
-
-
-def merge_components(components: Iterable[Component]) -> tuple[Component, ...]:
-    """One component per (ecosystem, name, version), with locations and paths unioned.
-
-    Direct wins over transitive and runtime over dev: a package declared directly anywhere is
-    a direct dependency of the scanned tree, and one needed at run time anywhere ships.
-    """
-    merged: dict[tuple[str, str, str], list[Component]] = {}
-    for comp in components:
-        merged.setdefault(comp.key, []).append(comp)
-    out: list[Component] = []
-    for group in merged.values():
-        first = group[0]
-        if len(group) == 1:
-            out.append(first)
-            continue
-        locations: tuple[Location, ...] = tuple(
-            sorted({loc for c in group for loc in c.locations}, key=_loc_key)
-        )
-        paths = tuple(
-            sorted({p for c in group for p in c.paths}, key=lambda p: (len(p), p))[:MAX_PATHS]
-        )
-        parents = tuple(sorted({p for c in group for p in c.parents}))
-        out.append(
-            Component(
-                ecosystem=first.ecosystem,
-                name=first.name,
-                version=first.version,
-                purl=first.purl,
-                direct=any(c.direct for c in group),
-                scope=Scope.RUNTIME if any(c.scope is Scope.RUNTIME for c in group) else Scope.DEV,
-                locations=locations,
-                paths=paths,
-                parents=parents,
-            )
-        )
-    out.sort(key=lambda c: (c.ecosystem.value, c.name, c.version))
-    return tuple(out)
-
-
-def _loc_key(loc: Location) -> tuple[str, int]:
-    return (loc.path, loc.line or 0)

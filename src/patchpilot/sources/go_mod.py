@@ -35,8 +35,8 @@ from patchpilot.model import (
     SourceKind,
     SourceResult,
 )
-from patchpilot.sources._graph import component, merge_same
-from patchpilot.sources.interface import Source, read_text, result
+from patchpilot.sources._graph import component
+from patchpilot.sources.interface import Source, merge_components, read_text, result
 
 GO = Ecosystem.GO
 STDLIB = "stdlib"
@@ -211,7 +211,9 @@ class GoModSource(Source):
         stdlib = _stdlib(path, mod)
         if stdlib is not None:
             components.append(stdlib)
-        return result(path, self.format, self.kind, merge_same(components), skipped, mod.notes)
+        return result(
+            path, self.format, self.kind, merge_components(components), skipped, mod.notes
+        )
 
 
 def _parse(path: Path, text: str) -> _GoMod:

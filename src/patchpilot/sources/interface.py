@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from patchpilot.errors import SourceError
-from patchpilot.model import SourceKind, SourceResult
+from patchpilot.model import Component, Location, Scope, SourceKind, SourceResult
 
 # Manifests or lockfiles bigger than this are refused rather than read into memory.
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -209,3 +209,52 @@ def result(
         notes=tuple(notes),
         includes=tuple(includes),
     )
+
+
+MAX_PATHS = 5
+
+
+def merge_components(components: Iterable[Component]) -> tuple[Component, ...]:
+    """One component per (ecosystem, name, version), with locations and paths unioned.
+
+    Used within one file (npm installs one version at several places in node_modules, SBOMs
+    list a package once per place it was found, requirements files pin through includes) and
+    across the files of a scan. Direct wins over transitive and runtime over dev: a package
+    declared directly anywhere is a direct dependency, and one needed at run time anywhere
+    ships. The shortest `MAX_PATHS` paths are kept.
+    """
+    merged: dict[tuple[str, str, str], list[Component]] = {}
+    for comp in components:
+        merged.setdefault(comp.key, []).append(comp)
+    out: list[Component] = []
+    for group in merged.values():
+        first = group[0]
+        if len(group) == 1:
+            out.append(first)
+            continue
+        locations: tuple[Location, ...] = tuple(
+            sorted({loc for c in group for loc in c.locations}, key=_loc_key)
+        )
+        paths = tuple(
+            sorted({p for c in group for p in c.paths}, key=lambda p: (len(p), p))[:MAX_PATHS]
+        )
+        parents = tuple(sorted({p for c in group for p in c.parents}))
+        out.append(
+            Component(
+                ecosystem=first.ecosystem,
+                name=first.name,
+                version=first.version,
+                purl=first.purl,
+                direct=any(c.direct for c in group),
+                scope=Scope.RUNTIME if any(c.scope is Scope.RUNTIME for c in group) else Scope.DEV,
+                locations=locations,
+                paths=paths,
+                parents=parents,
+            )
+        )
+    out.sort(key=lambda c: (c.ecosystem.value, c.name, c.version))
+    return tuple(out)
+
+
+def _loc_key(loc: Location) -> tuple[str, int]:
+    return (loc.path, loc.line or 0)

@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from patchpilot.model import Component, Location, Scope, Skipped, SourceKind, SourceResult
-from patchpilot.sources._python import component, merge_same, pypi_name, redact_url, skipped
+from patchpilot.sources._python import component, pypi_name, redact_url, skipped
 from patchpilot.sources.interface import (
     LineIndex,
     Source,
     expect,
     load_json,
     load_toml,
+    merge_components,
     read_text,
     result,
 )
@@ -90,7 +91,7 @@ class PipfileLockSource(Source):
                         locations=(Location(str(path), line),),
                     )
                 )
-        return result(path, self.format, self.kind, merge_same(components), skips, notes)
+        return result(path, self.format, self.kind, merge_components(components), skips, notes)
 
 
 def _sections(data: dict[str, Any]) -> list[tuple[str, Scope]]:

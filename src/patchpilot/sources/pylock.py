@@ -17,8 +17,16 @@ from typing import Any, ClassVar
 
 from patchpilot.errors import SourceError
 from patchpilot.model import Component, Location, Scope, Skipped, SourceKind, SourceResult
-from patchpilot.sources._python import component, lock_line, merge_same, pypi_name, skipped
-from patchpilot.sources.interface import LineIndex, Source, expect, load_toml, read_text, result
+from patchpilot.sources._python import component, lock_line, pypi_name, skipped
+from patchpilot.sources.interface import (
+    LineIndex,
+    Source,
+    expect,
+    load_toml,
+    merge_components,
+    read_text,
+    result,
+)
 
 _NAME_RE = re.compile(r"^pylock\.[^./\\]+\.toml$")
 _GROUP_RE = re.compile(r"""['"]([^'"]+)['"]\s+in\s+dependency_groups""")
@@ -88,7 +96,7 @@ class PylockSource(Source):
                     parents=parents.get(norm, ()),
                 )
             )
-        return result(path, self.format, self.kind, merge_same(components), skips, notes)
+        return result(path, self.format, self.kind, merge_components(components), skips, notes)
 
 
 def _package(

@@ -25,14 +25,21 @@ from patchpilot.sources._python import (
     MANIFEST_NOTE,
     component,
     exact_version,
-    merge_same,
     parse_requirement,
     pypi_name,
     requirement_label,
     skipped,
     unpinned_reason,
 )
-from patchpilot.sources.interface import LineIndex, Source, expect, load_toml, read_text, result
+from patchpilot.sources.interface import (
+    LineIndex,
+    Source,
+    expect,
+    load_toml,
+    merge_components,
+    read_text,
+    result,
+)
 
 _HEADER_RE = re.compile(r"^\s*\[\[?\s*(?P<name>[^\]]+?)\s*\]\]?\s*(#.*)?$")
 _POETRY_EXACT_RE = re.compile(r"^(?:==?)?\s*(?P<version>[0-9A-Za-z][0-9A-Za-z.+!_-]*)$")
@@ -137,7 +144,7 @@ class PyprojectSource(Source):
                 )
         if any(s.reason.startswith("not pinned") for s in skips):
             notes.append(MANIFEST_NOTE)
-        return result(path, self.format, self.kind, merge_same(components), skips, notes)
+        return result(path, self.format, self.kind, merge_components(components), skips, notes)
 
 
 def declared_dependencies(

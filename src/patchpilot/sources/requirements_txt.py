@@ -45,7 +45,6 @@ from patchpilot.model import (
 from patchpilot.sources._python import (
     component,
     exact_version,
-    merge_same,
     parse_requirement,
     pypi_name,
     redact_url,
@@ -53,7 +52,7 @@ from patchpilot.sources._python import (
     skipped,
     unpinned_reason,
 )
-from patchpilot.sources.interface import Source, read_text, result, shortest_paths
+from patchpilot.sources.interface import Source, merge_components, read_text, result, shortest_paths
 
 DEV_WORDS = frozenset(
     {
@@ -157,7 +156,7 @@ class RequirementsTxtSource(Source):
             path,
             self.format,
             self.kind,
-            merge_same(components),
+            merge_components(components),
             [*state.skipped, *skips],
             dict.fromkeys([*state.notes, *notes]),
             state.includes,
