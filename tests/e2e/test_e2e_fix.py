@@ -146,3 +146,21 @@ def test_fix_outside_git_is_a_clean_error(
     _, err = capsys.readouterr()
     assert code == 2
     assert "not a git repository" in err.lower() or "git" in err
+
+
+def test_plan_npm_transitive_copies_are_measured_separately(
+    tmp_path: Path, osv_store_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # minimist is locked twice (0.0.8 under mkdirp, 1.2.0 under rc): each remediation is
+    # measured on its own copy, so fixing one is not reported as open because of the other.
+    project = tmp_path / "npm"
+    shutil.copytree(ROOT / "tests" / "assets" / "fixers" / "npm" / "transitive", project)
+    capsys.readouterr()
+    assert main(["--db", str(osv_store_path), "plan", str(project), "-f", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    minimist = [r for r in doc["remediations"] if r["package"]["name"] == "minimist"]
+    assert {r["from"] for r in minimist} == {"0.0.8", "1.2.0"}
+    for r in minimist:
+        assert r["strategy"] is not None, r
+        assert r["findings_left_open"] == [], r
+        assert r["findings_fixed"] == r["finding_ids"]

@@ -17,18 +17,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from patchpilot.advisories.matching import findings_for
 from patchpilot.advisories.store import AdvisoryStore
 from patchpilot.deliver.git import FixWorktree, dirty_paths, repo_root, unique_branch_name
 from patchpilot.deliver.prbody import pr_body
 from patchpilot.errors import FixError
 from patchpilot.events import Reporter
 from patchpilot.fixers.changeset import ChangeSet, FileEdit, PackageDelta, write_changeset
-from patchpilot.fixers.deltas import package_deltas
 from patchpilot.fixers.interface import Bump, FixOutcome
 from patchpilot.fixers.registry import fixer_for
-from patchpilot.model import Finding, SourceResult
-from patchpilot.planning.plan import Plan, Remediation, read_after
+from patchpilot.model import Finding
+from patchpilot.planning.plan import Plan, Remediation, compare, read_after
 from patchpilot.sources.registry import source_for
 
 
@@ -137,41 +135,21 @@ def rescan(
     """Fixed, still open (with reason), introduced and deltas, read from the edited lockfiles."""
     fixed: list[str] = []
     still: list[tuple[str, str]] = []
-    introduced: list[str] = []
+    introduced: set[str] = set()
     deltas: list[PackageDelta] = []
-    after_ids: set[tuple[str, str]] = set()
-    before_ids: set[tuple[str, str]] = set()
     for lock, outcome in runs:
         cls = source_for(lock)
         if cls is None:  # pragma: no cover - a fixer was found through the same reader
             raise FixError(f"{lock}: no reader for this file")
         before = cls().read(lock)
-        after = read_after(lock, outcome.edits, cls().read)
-        deltas.extend(package_deltas(before, after))
-        before_ids |= _ids(before, store)
-        for f in _findings(after, store):
-            key = f.component.name
-            ids = {(key, i) for i in (f.id, *f.aliases)}
-            after_ids |= ids
-            if not ids & before_ids:
-                introduced.append(f.id)
-    for f in targeted:
-        ids = {(f.component.name, i) for i in (f.id, *f.aliases)}
-        if ids & after_ids:
-            still.append((f.id, "still affects the version the resolver chose"))
-        else:
-            fixed.append(f.id)
-    return fixed, still, sorted(set(introduced)), deltas
-
-
-def _findings(reading: SourceResult, store: AdvisoryStore) -> list[Finding]:
-    comps = reading.components
-    by_key = store.lookup_many({(c.ecosystem, c.name) for c in comps})
-    return [f for c in comps for f in findings_for(c, by_key.get((c.ecosystem, c.name), ()))]
-
-
-def _ids(reading: SourceResult, store: AdvisoryStore) -> set[tuple[str, str]]:
-    return {(f.component.name, i) for f in _findings(reading, store) for i in (f.id, *f.aliases)}
+        keys = {c.key for c in before.components}
+        mine = [f for f in targeted if f.component.key in keys]
+        measured = compare(before, read_after(lock, outcome.edits, cls().read), mine, store)
+        fixed.extend(measured.fixed)
+        still.extend(measured.left_open)
+        introduced.update(measured.introduced)
+        deltas.extend(measured.deltas)
+    return fixed, still, sorted(introduced), deltas
 
 
 def fix_branches(

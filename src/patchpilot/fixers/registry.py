@@ -10,6 +10,7 @@ _FIXERS: dict[str, tuple[str, str]] = {
     "uv.lock": ("uv_lock", "UvLockFixer"),
     "requirements.txt": ("requirements_txt", "RequirementsFixer"),
     "poetry.lock": ("poetry_lock", "PoetryLockFixer"),
+    "package-lock.json": ("npm_lock", "NpmLockFixer"),
 }
 
 

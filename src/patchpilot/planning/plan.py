@@ -219,25 +219,42 @@ class Measured:
 def measure(
     lockfile: Path, outcome: FixOutcome, findings: Sequence[Finding], store: AdvisoryStore
 ) -> Measured:
-    """Read the lockfile before and after the fixer's edits and match both against the store.
-
-    `fixed` are the given findings gone after the edit; `introduced` are findings (of any
-    package) present after and not before, by primary ID; `left_open` the given findings that
-    still affect the resolved version.
-    """
+    """Read the lockfile before and after the fixer's edits and compare them (see `compare`)."""
     cls = source_for(lockfile)
     if cls is None:  # pragma: no cover - the fixer was found through the same reader
         raise FixError(f"{lockfile}: no reader for this file")
-    before = cls().read(lockfile)
-    after = read_after(lockfile, outcome.edits, cls().read)
+    return compare(cls().read(lockfile), read_after(lockfile, outcome.edits, cls().read),
+                   findings, store)  # fmt: skip
+
+
+def compare(
+    before: SourceResult, after: SourceResult, findings: Sequence[Finding], store: AdvisoryStore
+) -> Measured:
+    """Match both readings against the store: what the edit fixed, left and introduced.
+
+    `fixed` are the given findings gone from the copy that was moved; `left_open` those that
+    still affect it; `introduced` findings (of any package) present after and not before, by
+    primary ID. When a lockfile holds several copies of one package, the copies the edit did
+    not target (same name, another version that is still there) are left out of the check.
+    """
     before_ids = {(key, i) for key, f in _findings(before.components, store) for i in _ids(f)}
     after_findings = _findings(after.components, store)
-    after_ids = {(key, i) for key, f in after_findings for i in _ids(f)}
     fixed: list[str] = []
     left: list[tuple[str, str]] = []
     for f in findings:
         key = (f.component.ecosystem.value, f.component.name)
-        if any((key, i) in after_ids for i in _ids(f)):
+        others = {
+            c.version
+            for c in before.components
+            if (c.ecosystem.value, c.name) == key and c.version != f.component.version
+        }
+        still = {
+            i
+            for k, g in after_findings
+            if k == key and g.component.version not in others
+            for i in _ids(g)
+        }
+        if still & set(_ids(f)):
             left.append((f.id, "still affects the resolved version"))
         else:
             fixed.append(f.id)
