@@ -164,3 +164,23 @@ def test_plan_npm_transitive_copies_are_measured_separately(
         assert r["strategy"] is not None, r
         assert r["findings_left_open"] == [], r
         assert r["findings_fixed"] == r["finding_ids"]
+
+
+def test_fix_group_package_makes_one_branch_per_remediation(
+    repo: Path, db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = snapshot(repo)
+    capsys.readouterr()
+    code = main(["--db", str(db), "fix", str(repo), "-f", "json", "--group", "package",
+                 "--upgrade-config", "none", "--upgrade-config", "urllib3:patch",
+                 "--upgrade-config", "pyyaml:minor"])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    doc = json.loads(out)
+    assert snapshot(repo) == before
+    names = sorted(b["branch"] for b in doc["branches"])
+    assert names == ["patchpilot/fix-pyyaml-5.4", "patchpilot/fix-urllib3-1.26.19"]
+    for b in doc["branches"]:
+        changed = git(repo, "diff", "--name-only", "main", b["branch"]).split()
+        assert "uv.lock" in changed
+        assert len(git(repo, "rev-list", f"main..{b['branch']}").split()) == 1
