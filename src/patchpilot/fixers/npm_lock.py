@@ -44,9 +44,7 @@ import os
 import re
 import shlex
 import shutil
-import subprocess
 import tempfile
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +54,18 @@ import semver
 
 from patchpilot.errors import FixError, SourceError
 from patchpilot.events import Reporter
+from patchpilot.fixers._workspace import (
+    ERROR_LINES,
+    ToolRun,
+    each_bump,
+    first_lines,
+    locate,
+    read_exact,
+    run_recorder,
+    run_tool,
+    write_exact,
+)
+from patchpilot.fixers._workspace import copy_project as _copy_project
 from patchpilot.fixers.changeset import FileEdit
 from patchpilot.fixers.interface import Bump, BumpOutcome, FixOutcome, LockFixer, Strategy
 from patchpilot.model import Ecosystem, NormalizedName, normalize_name
@@ -72,29 +82,12 @@ _QUIET_FLAGS = ("--color=false", "--progress=false", "--update-notifier=false")
 SUPPORTED_LOCK_VERSIONS = (2, 3)
 # `overrides` arrived in npm 8.3; lockfile versions 2 and 3 in npm 7.
 MIN_NPM = semver.Version(8, 3, 0)
-# Lines of npm's message kept in a `FixError` and in a failed bump's reason.
-ERROR_LINES = 8
+# Lines of npm's message kept in a failed bump's reason (`ERROR_LINES` in a `FixError`).
 EXPLANATION_LINES = 20
 # Rounds of co-upgrade: each adds the parents of the previous round's packages.
 CO_UPGRADE_ROUNDS = 3
 DECLARING_FIELDS = ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies")
 
-_SKIP_DIRS = frozenset(
-    {
-        ".git",
-        ".hg",
-        ".svn",
-        "node_modules",
-        ".venv",
-        "__pycache__",
-        ".mypy_cache",
-        ".pytest_cache",
-        ".ruff_cache",
-        ".hypothesis",
-        ".tox",
-        ".nox",
-    }
-)
 # npm settings from the environment that would stop the lock from being written the way
 # these commands mean it (a dry run, a global install, a different lockfile format).
 _DROPPED_ENV = frozenset(
@@ -124,15 +117,6 @@ _TAG = re.compile(r"^[A-Za-z][A-Za-z0-9._-]*$")
 _DECODER = json.JSONDecoder()
 
 
-@dataclass(frozen=True, slots=True)
-class NpmRun:
-    """One npm command that ran, how long it took and how it ended."""
-
-    command: str
-    seconds: float
-    returncode: int
-
-
 class NpmLockFixer(LockFixer):
     """`package-lock.json` (and `npm-shrinkwrap.json`): bumps through npm and `package.json`."""
 
@@ -148,19 +132,11 @@ class NpmLockFixer(LockFixer):
         self._npm = str(npm) if npm is not None else None
         self._timeout = timeout
         self._reporter = reporter or Reporter()
-        self.runs: tuple[NpmRun, ...] = ()  # the npm commands of the last `fix`, with timings
+        self.runs: tuple[ToolRun, ...] = ()  # the npm commands of the last `fix`, with timings
 
     def fix(self, project: Path, lockfile: Path, bumps: Sequence[Bump]) -> FixOutcome:
-        project = Path(project)
-        lockfile = Path(lockfile)
-        if not lockfile.is_absolute() and not lockfile.exists():
-            lockfile = project / lockfile  # relative to the project rather than to the cwd
-        root = _resolved(project, "project")
-        lock_path = _resolved(lockfile, "lockfile")
-        if not lock_path.is_relative_to(root):
-            raise FixError(f"{lockfile}: not inside the project {project}")
-        if not lock_path.is_file():
-            raise FixError(f"{lockfile}: no such file")
+        found = locate(project, lockfile)
+        lock_path, lockfile = found.path, found.shown
         if lock_path.name not in LOCK_NAMES:
             raise FixError(f"{lockfile}: not an npm lockfile ({' or '.join(LOCK_NAMES)})")
         if lock_path.name == "package-lock.json" and lock_path.with_name(LOCK_NAMES[1]).exists():
@@ -170,12 +146,12 @@ class NpmLockFixer(LockFixer):
         manifest_path = lock_path.parent / MANIFEST
         if not manifest_path.is_file():
             raise FixError(f"{lockfile}: no package.json beside it")
-        lock_rel = lock_path.relative_to(root).as_posix()
-        prefix = lock_path.parent.relative_to(root)
+        lock_rel = found.rel.as_posix()
+        prefix = found.rel.parent
         self.runs = ()
-        lock_text = _read_text(lock_path, lockfile)
+        lock_text = read_exact(lock_path, lockfile)
         doc = _lock_document(lock_text, lockfile)
-        _read_manifest(_read_text(manifest_path, manifest_path), manifest_path)
+        _read_manifest(read_exact(manifest_path, manifest_path), manifest_path)
         _read_lock(lock_path, lockfile)  # the reader must accept it before npm sees it
         if not bumps:
             return FixOutcome(lockfile=lock_rel, outcomes=(), edits=(), commands=())
@@ -195,15 +171,15 @@ class NpmLockFixer(LockFixer):
             )
             files_before = dict(session.files)
             lock_before = session.lock
-            outcomes: list[BumpOutcome] = []
             try:
-                self._reporter.start("npm lock", total=len(bumps))
-                session.check()
-                for bump in bumps:
-                    outcomes.append(_bump(session, bump))
-                    self._reporter.advance("npm lock", detail=bump.name)
+                outcomes = each_bump(
+                    bumps,
+                    lambda bump: _bump(session, bump),
+                    check=session.check,
+                    reporter=self._reporter,
+                    task="npm lock",
+                )
             finally:
-                self._reporter.finish("npm lock")
                 self.runs = tuple(session.runs)
             edits: list[FileEdit] = []
             for rel, text in sorted(session.files.items()):
@@ -239,22 +215,6 @@ class NpmLockFixer(LockFixer):
 
 # ---------------------------------------------------------------------------------------------
 # Reading and checking the user's files
-
-
-def _resolved(path: Path, what: str) -> Path:
-    try:
-        return path.resolve(strict=True)
-    except OSError as e:
-        raise FixError(f"{path}: {what} cannot be used: {e.strerror or e}") from e
-
-
-def _read_text(path: Path, display: Path) -> str:
-    try:
-        return path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise FixError(f"{display}: not UTF-8 text (byte {e.start})") from e
-    except OSError as e:
-        raise FixError(f"{display}: cannot read: {e.strerror or e}") from e
 
 
 def _loads(text: str, display: Path | str) -> Any:
@@ -321,19 +281,6 @@ def _workspace_dirs(doc: Mapping[str, Any], work: Path) -> tuple[str, ...]:
         if (work / key / MANIFEST).is_file():
             out.append(Path(key).as_posix())
     return tuple(out)
-
-
-def _copy_project(source: Path, target: Path) -> None:
-    """Copy the npm project at `source` without VCS data, node_modules and caches."""
-
-    def ignore(directory: str, names: list[str]) -> set[str]:
-        base = Path(directory)
-        return {n for n in names if n in _SKIP_DIRS or (base / n / "pyvenv.cfg").is_file()}
-
-    try:
-        shutil.copytree(source, target, symlinks=True, ignore=ignore)
-    except (OSError, shutil.Error) as e:
-        raise FixError(f"{source}: cannot copy the project to a private directory: {e}") from e
 
 
 @dataclass(frozen=True, slots=True)
@@ -461,7 +408,7 @@ class _Session:
     reporter: Reporter
     flags: tuple[str, ...]
     workspaces: tuple[str, ...]
-    runs: list[NpmRun] = field(default_factory=list)
+    runs: list[ToolRun] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)  # package.json files, by relative path
     lock: str = ""
@@ -473,15 +420,10 @@ class _Session:
         self.lock = self._read(self.lock_name)
 
     def _read(self, rel: str) -> str:
-        return _read_text(self.work / rel, self.display.parent / rel)
+        return read_exact(self.work / rel, self.display.parent / rel)
 
     def _write(self, rel: str, text: str) -> None:
-        try:
-            (self.work / rel).write_bytes(text.encode("utf-8"))
-        except OSError as e:
-            raise FixError(
-                f"{self.display.parent / rel}: cannot write the private copy: {e}"
-            ) from e
+        write_exact(self.work / rel, text, self.display.parent / rel)
 
     def set_file(self, rel: str, text: str) -> None:
         self._write(rel, text)
@@ -543,21 +485,17 @@ class _Session:
         self.initial = frozenset(self.reading().versions)
 
     def check_version(self) -> None:
-        try:
-            proc = subprocess.run(
-                [self.npm, "--version"],
-                cwd=self.work,
-                env=_environment(os.environ),
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=self.timeout,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired) as e:
-            raise FixError(f"{self.display}: cannot run npm ({self.npm}): {e}") from e
-        printed = proc.stdout.decode("utf-8", "replace").strip()
+        done = run_tool(
+            [self.npm, "--version"],
+            shown="npm --version",
+            cwd=self.work,
+            timeout=self.timeout,
+            env=_environment(os.environ),
+            where=self.display,
+        )
+        printed = done.stdout.strip()
         version = _version(printed)
-        if proc.returncode != 0 or version is None:
+        if not done.ok or version is None:
             raise FixError(f"{self.npm}: `npm --version` did not print a version ({printed!r})")
         if version < MIN_NPM:
             raise FixError(
@@ -571,39 +509,22 @@ class _Session:
         flags = [*NPM_FLAGS, *self.flags] if lock_only else ["--package-lock-only"]
         argv = [self.npm, *args, *flags, *_QUIET_FLAGS]
         shown = shlex.join(["npm", *args, *flags])
-        started = time.perf_counter()
-        try:
-            proc = subprocess.run(
-                argv,
-                cwd=self.work,
-                env=_environment(os.environ),
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=self.timeout,
-                check=False,
-            )
-        except subprocess.TimeoutExpired as e:
-            self._record(shown, started, -1)
-            raise FixError(
-                f"{self.display}: `{shown}` did not finish within {self.timeout:g} s"
-            ) from e
-        except OSError as e:
-            self._record(shown, started, -1)
-            raise FixError(f"{self.display}: cannot run npm ({self.npm}): {e}") from e
-        self._record(shown, started, proc.returncode)
-        stdout = proc.stdout.decode("utf-8", "replace")
-        stderr = proc.stderr.decode("utf-8", "replace")
-        result = _Result(proc.returncode == 0, stdout, stderr, _explanation(stderr))
+        done = run_tool(
+            argv,
+            shown=shown,
+            cwd=self.work,
+            timeout=self.timeout,
+            env=_environment(os.environ),
+            where=self.display,
+            on_run=run_recorder(self.runs, self.reporter, "npm lock"),
+        )
+        stderr = done.stderr
+        result = _Result(done.ok, done.stdout, stderr, _explanation(stderr))
         if not result.ok and _NETWORK.search(stderr):
             raise FixError(f"{self.display}: `{shown}` failed: {_first_lines(result)}")
         if result.ok and lock_only:
             self.lock = self._read(self.lock_name)
         return result
-
-    def _record(self, shown: str, started: float, returncode: int) -> None:
-        seconds = time.perf_counter() - started
-        self.runs.append(NpmRun(shown, seconds, returncode))
-        self.reporter.advance("npm lock", amount=0, detail=f"{shown} ({seconds:.2f} s)")
 
     def invalid_under(self, spelled: str, manifest: str, target: semver.Version) -> list[str]:
         """Which parents' ranges the lock breaks for `spelled` when `manifest` (package.json
@@ -678,11 +599,12 @@ def _gist(explanation: str) -> str:
 
 
 def _first_lines(result: _Result) -> str:
-    lines = [line.strip() for line in result.explanation.splitlines() if line.strip()]
-    shown = lines[:ERROR_LINES]
-    if len(lines) > len(shown):
-        shown.append("…")
-    return "\n  ".join(shown) or f"npm exited with an error and printed nothing ({result.stderr!r})"
+    return first_lines(
+        result.explanation,
+        empty=f"npm exited with an error and printed nothing ({result.stderr!r})",
+        joiner="\n  ",
+        keep_indent=False,
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -32,7 +32,6 @@ import shlex
 import shutil
 import sys
 import tempfile
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,19 +42,15 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from patchpilot.errors import FixError, SourceError
+from patchpilot.fixers._workspace import copy_project, locate, read_exact, run_tool, write_exact
 from patchpilot.fixers.changeset import FileEdit
 from patchpilot.fixers.interface import Bump, BumpOutcome, FixOutcome, LockFixer, Strategy
 from patchpilot.fixers.requirements_txt import (
     DEFAULT_PYTHON,
     ResolveFailed,
     UvCompiler,
-    copy_project,
-    locate,
     looks_offline,
-    read_exact,
-    run_tool,
     tool_message,
-    write_exact,
 )
 from patchpilot.model import Ecosystem, NormalizedName, Scope
 
@@ -111,13 +106,13 @@ class PoetryLockFixer(LockFixer):
         self.resolver_seconds = 0.0
 
     def fix(self, project: Path, lockfile: Path, bumps: Sequence[Bump]) -> FixOutcome:
-        root, rel = locate(project, lockfile)
-        if rel.name != "poetry.lock":
-            raise FixError(f"{rel}: not a poetry.lock file")
+        found = locate(project, lockfile)
+        if found.rel.name != "poetry.lock":
+            raise FixError(f"{found.rel}: not a poetry.lock file")
         poetry = find_poetry()
         with tempfile.TemporaryDirectory(prefix="patchpilot-poetry-") as tmp:
-            work = copy_project(root, Path(tmp) / "project")
-            run = _Run(self, poetry, work, Path(tmp), rel)
+            work = copy_project(found.root, Path(tmp) / "project")
+            run = _Run(self, poetry, work, Path(tmp), found.rel)
             try:
                 return run.fix(bumps)
             finally:
@@ -180,12 +175,11 @@ class _Run:
         argv = [*args, "--no-interaction", "--no-ansi"]
         display = shlex.join(["poetry", *argv])
         self.commands.append(display)
-        began = time.perf_counter()
         done = run_tool(
-            [self.poetry, *argv], display=display, cwd=self.folder, timeout=self.timeout,
+            [self.poetry, *argv], shown=display, cwd=self.folder, timeout=self.timeout,
             env=self.env,
         )  # fmt: skip
-        self.seconds += time.perf_counter() - began
+        self.seconds += done.seconds
         output = f"{done.stdout}\n{done.stderr}".strip()
         if done.returncode != 0 and looks_offline(output):
             raise FixError(
@@ -195,15 +189,14 @@ class _Run:
         return done.returncode == 0, output
 
     def _version(self) -> int:
-        began = time.perf_counter()
         try:
             done = run_tool(
-                [self.poetry, "--version", "--no-ansi"], display="poetry --version",
+                [self.poetry, "--version", "--no-ansi"], shown="poetry --version",
                 cwd=self.folder, timeout=60.0, env=self.env,
             )  # fmt: skip
         except FixError as e:
             raise FixError(f"{INSTALL_HINT} ({e})") from e
-        self.seconds += time.perf_counter() - began
+        self.seconds += done.seconds
         m = _VERSION_RE.search(done.stdout)
         if done.returncode != 0 or m is None:
             raise FixError(f"{self.poetry} is not a working poetry: {tool_message(done.stderr)}")

@@ -19,8 +19,8 @@ packages the new versions need are added in name order with hashes and annotatio
 no package needs any more are removed, and `# via` blocks follow the new graph. The user's
 files are never written: all work happens in a private copy of the project.
 
-`UvCompiler`, `run_tool` and `copy_project` are shared with the Poetry fixer, which asks uv
-for the smallest parent version that admits a target the same way.
+`UvCompiler` and `tool_message` are shared with the Poetry fixer, which asks uv for the
+smallest parent version that admits a target the same way.
 """
 
 from __future__ import annotations
@@ -29,10 +29,8 @@ import os
 import re
 import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -43,19 +41,22 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from patchpilot.errors import FixError, SourceError
+from patchpilot.fixers._workspace import (
+    copy_project,
+    first_lines,
+    locate,
+    read_exact,
+    run_tool,
+    write_exact,
+)
 from patchpilot.fixers.changeset import FileEdit
 from patchpilot.fixers.interface import Bump, BumpOutcome, FixOutcome, LockFixer, Strategy
 from patchpilot.model import Ecosystem, NormalizedName
 
 DEFAULT_PYTHON = "3.11"
 DEFAULT_TIMEOUT = 300.0
-# Directories never copied into the private work tree: VCS data, environments and caches
-# are large and no resolver reads them.
-_IGNORED_DIRS = (
-    ".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", "node_modules", "__pycache__",
-    ".mypy_cache", ".pytest_cache", ".ruff_cache",
-)  # fmt: skip
-_ERROR_LINES = 8
+# uv's progress lines, which say nothing about a failure.
+_PROGRESS = ("Resolved ", "Updating ", "Using ")
 
 _COMMENT_RE = re.compile(r"(^|\s+)#.*$")
 _COMMENT_LINE_RE = re.compile(r"^\s*#")
@@ -79,92 +80,14 @@ _OFFLINE_RE = re.compile(
 # Tools
 
 
-def run_tool(
-    argv: Sequence[str],
-    *,
-    display: str,
-    cwd: Path,
-    timeout: float,
-    env: Mapping[str, str] | None = None,
-) -> subprocess.CompletedProcess[str]:
-    """Run a resolver; `FixError` when it cannot be started or runs past `timeout` seconds."""
-    try:
-        return subprocess.run(
-            list(argv),
-            cwd=cwd,
-            env=dict(env) if env is not None else None,
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-            timeout=timeout,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
-    except subprocess.TimeoutExpired as e:
-        raise FixError(f"`{display}` did not finish within {timeout:g} s") from e
-    except OSError as e:
-        raise FixError(f"cannot run `{display}`: {e.strerror or e}") from e
-
-
 def tool_message(output: str) -> str:
     """The first lines of a resolver's complaint, for reasons and errors."""
-    lines = [line.rstrip() for line in output.strip().splitlines() if line.strip()]
-    lines = [line for line in lines if not line.startswith(("Resolved ", "Updating ", "Using "))]
-    shown = lines[:_ERROR_LINES]
-    if len(lines) > len(shown):
-        shown.append("…")
-    return "\n".join(shown) or "no message"
+    return first_lines(output, drop=_PROGRESS)
 
 
 def looks_offline(output: str) -> bool:
     """Whether a resolver failed because the package index could not be reached."""
     return _OFFLINE_RE.search(output) is not None
-
-
-def copy_project(root: Path, dest: Path) -> Path:
-    """Copy `root` to `dest` (symbolic links kept as links), leaving out VCS data and caches."""
-    try:
-        shutil.copytree(root, dest, symlinks=True, ignore=shutil.ignore_patterns(*_IGNORED_DIRS))
-    except (OSError, shutil.Error) as e:
-        raise FixError(f"{root}: cannot copy the project to a work directory: {e}") from e
-    return dest
-
-
-def locate(project: Path, lockfile: Path) -> tuple[Path, Path]:
-    """(project root, lockfile path relative to it), both checked; `FixError` otherwise."""
-    try:
-        root = Path(project).resolve(strict=True)
-        lock = (root / lockfile if not Path(lockfile).is_absolute() else Path(lockfile)).resolve(
-            strict=True
-        )
-    except OSError as e:
-        raise FixError(f"{lockfile}: cannot be read: {e.strerror or e}") from e
-    if not root.is_dir():
-        raise FixError(f"{project}: the project is not a directory")
-    if not lock.is_file():
-        raise FixError(f"{lockfile}: not a file")
-    if not lock.is_relative_to(root):
-        raise FixError(f"{lockfile}: not inside the project {root}")
-    return root, lock.relative_to(root)
-
-
-def read_exact(path: Path) -> str:
-    """A file's exact text (no newline translation); `FixError` when unreadable."""
-    try:
-        return path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise FixError(f"{path}: not UTF-8 text (byte {e.start})") from e
-    except OSError as e:
-        raise FixError(f"{path}: cannot read: {e.strerror or e}") from e
-
-
-def write_exact(path: Path, text: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(text.encode("utf-8"))
-    except OSError as e:
-        raise FixError(f"{path}: cannot write in the work directory: {e.strerror or e}") from e
 
 
 # ---------------------------------------------------------------------------------------------
@@ -488,11 +411,8 @@ class UvCompiler:
             "UV_PYTHON": sys.executable,
             "UV_PYTHON_DOWNLOADS": "never",
         }
-        began = time.perf_counter()
-        done = run_tool(
-            [uv_binary(), *args], display=display, cwd=cwd, timeout=self.timeout, env=env
-        )
-        self.seconds += time.perf_counter() - began
+        done = run_tool([uv_binary(), *args], shown=display, cwd=cwd, timeout=self.timeout, env=env)
+        self.seconds += done.seconds
         if done.returncode != 0:
             output = done.stderr or done.stdout
             raise ResolveFailed(tool_message(output), offline=looks_offline(output))
@@ -562,10 +482,10 @@ class RequirementsFixer(LockFixer):
         self.resolver_seconds = 0.0
 
     def fix(self, project: Path, lockfile: Path, bumps: Sequence[Bump]) -> FixOutcome:
-        root, top = locate(project, lockfile)
+        found = locate(project, lockfile)
         with tempfile.TemporaryDirectory(prefix="patchpilot-req-") as tmp:
-            work = copy_project(root, Path(tmp) / "project")
-            run = _Run(self, root, work, top)
+            work = copy_project(found.root, Path(tmp) / "project")
+            run = _Run(self, found.root, work, found.rel)
             try:
                 return run.fix(bumps)
             finally:
@@ -1120,13 +1040,9 @@ __all__ = [
     "Resolution",
     "ResolveFailed",
     "UvCompiler",
-    "copy_project",
-    "locate",
     "looks_offline",
     "parse_requirements",
-    "read_exact",
-    "run_tool",
     "set_pin",
     "tool_message",
-    "write_exact",
+    "uv_binary",
 ]

@@ -33,10 +33,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import shutil
-import subprocess
 import tempfile
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,34 +44,28 @@ from packaging.version import InvalidVersion, Version
 from patchpilot.errors import FixError, SourceError
 from patchpilot.events import Reporter
 from patchpilot.fixers import pyproject_edit
+from patchpilot.fixers._workspace import (
+    ToolRun,
+    each_bump,
+    first_lines,
+    locate,
+    read_exact,
+    run_recorder,
+    run_tool,
+    write_exact,
+)
+from patchpilot.fixers._workspace import copy_project as _copy_project
 from patchpilot.fixers.changeset import FileEdit
 from patchpilot.fixers.interface import Bump, BumpOutcome, FixOutcome, LockFixer, Strategy
 from patchpilot.model import Ecosystem, NormalizedName, normalize_name
 from patchpilot.sources.interface import load_toml
 
 DEFAULT_TIMEOUT = 300.0
-# Lines of uv's message kept in a `FixError` and in a failed bump's reason.
-ERROR_LINES = 8
+# Lines of uv's message kept in a failed bump's reason.
 EXPLANATION_LINES = 20
 # Rounds of co-upgrade: each may add the parents uv's last explanation named.
 CO_UPGRADE_ROUNDS = 3
 
-_SKIP_DIRS = frozenset(
-    {
-        ".git",
-        ".hg",
-        ".svn",
-        ".venv",
-        "node_modules",
-        "__pycache__",
-        ".mypy_cache",
-        ".pytest_cache",
-        ".ruff_cache",
-        ".hypothesis",
-        ".tox",
-        ".nox",
-    }
-)
 # Variables that would make `uv lock` refuse to write the lock.
 _DROPPED_ENV = ("UV_FROZEN", "UV_LOCKED")
 _NETWORK = re.compile(
@@ -92,15 +83,6 @@ _DEPENDER = re.compile(
     r"(?:all versions of\s+)?\b([A-Za-z0-9][A-Za-z0-9._-]*)"
     r"(?:(?:===|==|!=|<=|>=|~=|<|>)[^\s]*)?\s+depends?\s+on\s"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class UvRun:
-    """One uv command that ran, how long it took and how it ended."""
-
-    command: str
-    seconds: float
-    returncode: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,24 +126,16 @@ class UvLockFixer(LockFixer):
         self._uv = Path(uv) if uv is not None else None
         self._timeout = timeout
         self._reporter = reporter or Reporter()
-        self.runs: tuple[UvRun, ...] = ()  # the uv commands of the last `fix`, with timings
+        self.runs: tuple[ToolRun, ...] = ()  # the uv commands of the last `fix`, with timings
 
     def fix(self, project: Path, lockfile: Path, bumps: Sequence[Bump]) -> FixOutcome:
-        project = Path(project)
-        lockfile = Path(lockfile)
-        if not lockfile.is_absolute() and not lockfile.exists():
-            lockfile = project / lockfile  # relative to the project rather than to the cwd
-        root = _resolved(project, "project")
-        lock_path = _resolved(lockfile, "lockfile")
-        if not lock_path.is_relative_to(root):
-            raise FixError(f"{lockfile}: not inside the project {project}")
-        if not lock_path.is_file():
-            raise FixError(f"{lockfile}: no such file")
+        found = locate(project, lockfile)
+        lock_path, lockfile = found.path, found.shown
         manifest_path = lock_path.parent / "pyproject.toml"
         if not manifest_path.is_file():
             raise FixError(f"{lockfile}: no pyproject.toml beside it")
-        lock_rel = lock_path.relative_to(root).as_posix()
-        manifest_rel = manifest_path.relative_to(root).as_posix()
+        lock_rel = found.rel.as_posix()
+        manifest_rel = manifest_path.relative_to(found.root).as_posix()
         self.runs = ()
         if not bumps:
             return FixOutcome(lockfile=lock_rel, outcomes=(), edits=(), commands=())
@@ -180,14 +154,14 @@ class UvLockFixer(LockFixer):
             manifest_before = session.manifest
             lock_before = session.lock
             try:
-                self._reporter.start("uv lock", total=len(bumps))
-                session.check()
-                outcomes = []
-                for bump in bumps:
-                    outcomes.append(_bump(session, bump))
-                    self._reporter.advance("uv lock", detail=bump.name)
+                outcomes = each_bump(
+                    bumps,
+                    lambda bump: _bump(session, bump),
+                    check=session.check,
+                    reporter=self._reporter,
+                    task="uv lock",
+                )
             finally:
-                self._reporter.finish("uv lock")
                 self.runs = tuple(session.runs)
             edits: list[FileEdit] = []
             if session.manifest != manifest_before:
@@ -215,26 +189,6 @@ class UvLockFixer(LockFixer):
             raise FixError(f"uv is not installed: {e}") from e
 
 
-def _resolved(path: Path, what: str) -> Path:
-    try:
-        return path.resolve(strict=True)
-    except OSError as e:
-        raise FixError(f"{path}: {what} cannot be used: {e.strerror or e}") from e
-
-
-def _copy_project(source: Path, target: Path) -> None:
-    """Copy the uv project at `source` without VCS data, virtualenvs and caches."""
-
-    def ignore(directory: str, names: list[str]) -> set[str]:
-        base = Path(directory)
-        return {n for n in names if n in _SKIP_DIRS or (base / n / "pyvenv.cfg").is_file()}
-
-    try:
-        shutil.copytree(source, target, symlinks=True, ignore=ignore)
-    except (OSError, shutil.Error) as e:
-        raise FixError(f"{source}: cannot copy the project to a private directory: {e}") from e
-
-
 @dataclass
 class _Session:
     """The private copy one `fix` works in, its uv runs and the current file texts."""
@@ -245,7 +199,7 @@ class _Session:
     display: Path
     timeout: float
     reporter: Reporter
-    runs: list[UvRun] = field(default_factory=list)
+    runs: list[ToolRun] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     manifest: str = ""
     lock: str = ""
@@ -256,15 +210,13 @@ class _Session:
         self.lock = self._read(self.work / self.lock_name)
 
     def _read(self, path: Path) -> str:
-        try:
-            return path.read_bytes().decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise FixError(f"{self.display.parent / path.name}: not UTF-8 text") from e
-        except OSError as e:
-            raise FixError(f"{self.display.parent / path.name}: cannot read: {e}") from e
+        return read_exact(path, self.display.parent / path.name)
+
+    def _write(self, name: str, text: str) -> None:
+        write_exact(self.work / name, text, self.display.parent / name)
 
     def set_manifest(self, text: str) -> None:
-        (self.work / "pyproject.toml").write_bytes(text.encode("utf-8"))
+        self._write("pyproject.toml", text)
         self.manifest = text
 
     def restore(self, manifest: str, lock: str) -> None:
@@ -272,7 +224,7 @@ class _Session:
         if manifest != self.manifest:
             self.set_manifest(manifest)
         if lock != self._read(self.work / self.lock_name):
-            (self.work / self.lock_name).write_bytes(lock.encode("utf-8"))
+            self._write(self.lock_name, lock)
         self.lock = lock
 
     def reading(self) -> _Lock:
@@ -295,41 +247,23 @@ class _Session:
     def uv_lock(self, args: Sequence[str]) -> _Result:
         """Run `uv lock ARGS` in the copy; a failure for reasons other than the
         resolution (uv missing, no network, a timeout) is a `FixError`."""
-        argv = [str(self.uv), "lock", *args]
         shown = shlex.join(["uv", "lock", *args])
-        env = _environment(os.environ)
-        started = time.perf_counter()
-        try:
-            proc = subprocess.run(
-                argv,
-                cwd=self.work,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=self.timeout,
-                check=False,
-            )
-        except subprocess.TimeoutExpired as e:
-            self._record(shown, started, -1)
-            raise FixError(
-                f"{self.display}: `{shown}` did not finish within {self.timeout:g} s"
-            ) from e
-        except OSError as e:
-            self._record(shown, started, -1)
-            raise FixError(f"{self.display}: cannot run uv ({self.uv}): {e}") from e
-        self._record(shown, started, proc.returncode)
-        stderr = proc.stderr.decode("utf-8", "replace")
-        result = _Result(proc.returncode == 0, stderr, _explanation(stderr))
+        done = run_tool(
+            [str(self.uv), "lock", *args],
+            shown=shown,
+            cwd=self.work,
+            timeout=self.timeout,
+            env=_environment(os.environ),
+            where=self.display,
+            on_run=run_recorder(self.runs, self.reporter, "uv lock"),
+        )
+        stderr = done.stderr
+        result = _Result(done.ok, stderr, _explanation(stderr))
         if not result.ok and _NO_SOLUTION not in stderr and _NETWORK.search(stderr):
             raise FixError(f"{self.display}: `{shown}` failed: {_first_lines(result)}")
         if result.ok:
             self.lock = self._read(self.work / self.lock_name)
         return result
-
-    def _record(self, shown: str, started: float, returncode: int) -> None:
-        seconds = time.perf_counter() - started
-        self.runs.append(UvRun(shown, seconds, returncode))
-        self.reporter.advance("uv lock", amount=0, detail=f"{shown} ({seconds:.2f} s)")
 
 
 def _environment(base: Mapping[str, str]) -> dict[str, str]:
@@ -369,11 +303,12 @@ def _gist(explanation: str) -> str:
 
 
 def _first_lines(result: _Result) -> str:
-    lines = [line.strip() for line in result.explanation.splitlines() if line.strip()]
-    shown = lines[:ERROR_LINES]
-    if len(lines) > len(shown):
-        shown.append("…")
-    return "\n  ".join(shown) or f"uv exited with an error and printed nothing ({result.stderr!r})"
+    return first_lines(
+        result.explanation,
+        empty=f"uv exited with an error and printed nothing ({result.stderr!r})",
+        joiner="\n  ",
+        keep_indent=False,
+    )
 
 
 def _read_lock(path: Path, display: Path, text: str) -> _Lock:

@@ -83,16 +83,20 @@ class HttpIndex(PackageIndex):
     ecosystem: ClassVar[Ecosystem]
     kind: ClassVar[str]  # names the cache sub-directory
     accept: ClassVar[str]
+    url_variable: ClassVar[str]  # the environment variable naming a mirror
+    default_url: ClassVar[str]
 
     def __init__(
         self,
-        base_url: str,
+        base_url: str | None = None,
         *,
         cache_dir: Path | None = None,
         ttl: timedelta = DEFAULT_TTL,
         offline: bool = False,
         timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
+        """`base_url`, else the URL `url_variable` names, else `default_url`."""
+        base_url = base_url or os.environ.get(self.url_variable) or self.default_url
         self.base_url = base_url.rstrip("/")
         self.ttl = ttl
         self.offline = offline
@@ -177,23 +181,8 @@ class PypiIndex(HttpIndex):
     ecosystem = Ecosystem.PYPI
     kind = "pypi"
     accept = _PEP691_JSON
-
-    def __init__(
-        self,
-        base_url: str | None = None,
-        *,
-        cache_dir: Path | None = None,
-        ttl: timedelta = DEFAULT_TTL,
-        offline: bool = False,
-        timeout: float = DEFAULT_TIMEOUT,
-    ) -> None:
-        super().__init__(
-            base_url or os.environ.get("PATCHPILOT_PYPI_URL") or PYPI_URL,
-            cache_dir=cache_dir,
-            ttl=ttl,
-            offline=offline,
-            timeout=timeout,
-        )
+    url_variable = "PATCHPILOT_PYPI_URL"
+    default_url = PYPI_URL
 
     def url_for(self, name: str) -> str:
         return f"{self.base_url}/{urllib.parse.quote(name, safe='')}/"
@@ -277,23 +266,8 @@ class NpmIndex(HttpIndex):
     ecosystem = Ecosystem.NPM
     kind = "npm"
     accept = "application/json"
-
-    def __init__(
-        self,
-        base_url: str | None = None,
-        *,
-        cache_dir: Path | None = None,
-        ttl: timedelta = DEFAULT_TTL,
-        offline: bool = False,
-        timeout: float = DEFAULT_TIMEOUT,
-    ) -> None:
-        super().__init__(
-            base_url or os.environ.get("PATCHPILOT_NPM_REGISTRY") or NPM_REGISTRY,
-            cache_dir=cache_dir,
-            ttl=ttl,
-            offline=offline,
-            timeout=timeout,
-        )
+    url_variable = "PATCHPILOT_NPM_REGISTRY"
+    default_url = NPM_REGISTRY
 
     def url_for(self, name: str) -> str:
         # Scoped names keep their `@` and encode the slash, as the npm CLI asks for them.
