@@ -134,3 +134,21 @@ class IndexLookupError(PatchpilotError):
 
 class FixError(PatchpilotError):
     """A fix cannot be prepared at all: resolver missing or failing, lockfile out of sync."""
+
+
+class VerifyError(PatchpilotError):
+    """A fix cannot be verified: no test command, an environment that cannot be built, a test
+    run that timed out or left no readable results."""
+
+
+class BreakingError(PatchpilotError):
+    """A distribution needed for an API comparison cannot be fetched, unpacked or read.
+
+    `package` and `version` name the distribution; the message says what failed.
+    """
+
+    def __init__(self, package: str, version: str, message: str) -> None:
+        self.package = package
+        self.version = version
+        self.reason = message
+        super().__init__(f"{package} {version}: {message}")
