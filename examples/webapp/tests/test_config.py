@@ -11,6 +11,7 @@ channels:
     url: http://127.0.0.1:9/hook
     template: alert.html
     retries: 2
+    retry_on: !!python/tuple [502, 503]
     headers: {X-Token: abc}
 """
 
@@ -20,6 +21,7 @@ def test_parse_reads_channels() -> None:
     assert cfg.sender == "ops"
     assert [c.name for c in cfg.channels] == ["chat"]
     assert cfg.channels[0].retries == 2
+    assert cfg.channels[0].retry_on == (502, 503)
     assert cfg.channels[0].headers == {"X-Token": "abc"}
 
 

@@ -117,6 +117,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="one branch for the project (default) or one per remediation",
     )
 
+    verify = sub.add_parser(
+        "verify",
+        parents=[common],
+        help="run the project's tests on the base and a fix branch, and measure test reach",
+        epilog="exit status: 0 verified, 1 any other verdict (regression, not-reached, "
+        "still-vulnerable, no-tests), 2 usage or input error, 3 internal error.",
+    )
+    verify.add_argument("path", type=Path, nargs="?", default=Path(), help="project directory")
+    verify.add_argument("--branch", required=True, help="the fix branch to verify")
+    verify.add_argument("--base", help="base revision (default: merge base with HEAD)")
+    verify.add_argument("--timeout", type=float, help="seconds per test run (default 900)")
+    verify.add_argument("--format", "-f", choices=("table", "json"), default=None)
+    verify.add_argument("--output", "-o", type=Path, help="write the evidence to FILE")
+
     db = sub.add_parser("db", parents=[common], help="manage the advisory store")
     dbsub = db.add_subparsers(dest="db_command", metavar="ACTION")
     imp = dbsub.add_parser(
@@ -177,6 +191,10 @@ def dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> ExitC
         from patchpilot.cli import fix
 
         return fix.run_plan(args) if args.command == "plan" else fix.run_fix(args)
+    if args.command == "verify":
+        from patchpilot.cli.verify import run_verify
+
+        return run_verify(args)
     if args.command == "db":
         from patchpilot.cli import db
 

@@ -282,25 +282,52 @@ def run_side(
             reporter=report,
         )
         try:
-            report.start(TASK, None)
-            report.advance(TASK, 1, f"{rev}: {command.display()}")
-            first = run_tests(env, command, checkout, timeout=limit)
-            results, rerun_seconds = first.results, 0.0
-            flaky: tuple[str, ...] = ()
-            failing = [r.id for r in results if r.outcome.failing]
-            select = _rerun_ids(command, failing) if first.per_test else []
-            if rerun_failures and failing and (select is not None or not first.per_test):
-                report.advance(TASK, 1, f"{rev}: rerunning {len(failing)} failing")
-                again = run_tests(env, command, checkout, timeout=limit, select=select or ())
-                rerun_seconds = again.seconds
-                passed_now = {r.id for r in again.results if r.outcome is Outcome.PASSED}
-                flaky = tuple(i for i in failing if i in passed_now)
-                results = tuple(
-                    replace(r, outcome=Outcome.PASSED) if r.id in flaky else r for r in results
-                )
-            report.finish(TASK)
+            return measure_side(
+                env,
+                command,
+                checkout,
+                rev=rev,
+                commit=commit,
+                started=started,
+                timeout=limit,
+                reporter=report,
+                rerun_failures=rerun_failures,
+            )
         finally:
             shutil.rmtree(env.root, ignore_errors=True)
+
+
+def measure_side(
+    env: Env,
+    command: TestCommand,
+    checkout: Path,
+    *,
+    rev: str,
+    commit: str,
+    started: float,
+    timeout: float,
+    reporter: Reporter,
+    rerun_failures: bool = True,
+    extra_env: Mapping[str, str] | None = None,
+) -> SideResult:
+    """Run the tests of one side in its built env, rerun failures once to spot flakes."""
+    reporter.start(TASK, None)
+    reporter.advance(TASK, 1, f"{rev}: {command.display()}")
+    first = run_tests(env, command, checkout, timeout=timeout, extra_env=extra_env)
+    results, rerun_seconds = first.results, 0.0
+    flaky: tuple[str, ...] = ()
+    failing = [r.id for r in results if r.outcome.failing]
+    select = _rerun_ids(command, failing) if first.per_test else []
+    if rerun_failures and failing and (select is not None or not first.per_test):
+        reporter.advance(TASK, 1, f"{rev}: rerunning {len(failing)} failing")
+        again = run_tests(
+            env, command, checkout, timeout=timeout, select=select or (), extra_env=extra_env
+        )
+        rerun_seconds = again.seconds
+        passed_now = {r.id for r in again.results if r.outcome is Outcome.PASSED}
+        flaky = tuple(i for i in failing if i in passed_now)
+        results = tuple(replace(r, outcome=Outcome.PASSED) if r.id in flaky else r for r in results)
+    reporter.finish(TASK)
     return SideResult(
         rev=rev,
         commit=commit,

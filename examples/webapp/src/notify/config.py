@@ -14,6 +14,7 @@ class Channel:
     url: str
     template: str
     retries: int = 3
+    retry_on: tuple[int, ...] = (502, 503, 504)
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -33,6 +34,7 @@ def parse(text: str) -> Config:
             url=spec["url"],
             template=spec["template"],
             retries=int(spec.get("retries", 3)),
+            retry_on=tuple(spec.get("retry_on", (502, 503, 504))),
             headers=dict(spec.get("headers", {})),
         )
         for name, spec in data["channels"].items()

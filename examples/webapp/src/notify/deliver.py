@@ -7,11 +7,11 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 
-def session(retries: int = 3) -> requests.Session:
+def session(retries: int = 3, retry_on: tuple[int, ...] = (502, 503, 504)) -> requests.Session:
     retry = Retry(
         total=retries,
         backoff_factor=0.1,
-        status_forcelist=(502, 503, 504),
+        status_forcelist=retry_on,
         allowed_methods=frozenset({"POST"}),
     )
     s = requests.Session()
