@@ -23,6 +23,7 @@ from patchpilot import engine
 from patchpilot.advisories.store import AdvisoryStore
 from patchpilot.planning.index import default_index
 from patchpilot.planning.levels import parse_upgrade_config
+from patchpilot.planning.plan import PlanOptions
 
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE / "inputs" / "plan-uv"
@@ -73,17 +74,17 @@ def main() -> None:
             ):
                 subprocess.run(["git", "-C", str(repo), *cmd], check=True)  # fmt: skip
             index = default_index(cache_dir=base / "index-cache")
-            config = parse_upgrade_config([])
+            options = PlanOptions(index, parse_upgrade_config([]))
             plan = measure("plan (cold index cache)", lambda: engine.plan(
-                repo, store, index, config=config))  # fmt: skip
+                repo, store, options))  # fmt: skip
             plan = measure("plan (warm index cache)", lambda: engine.plan(
-                repo, store, index, config=config))  # fmt: skip
+                repo, store, options))  # fmt: skip
             done = sum(1 for r in plan.remediations if r.applicable)
             print(f"      {len(plan.scan.inventory.components)} components, "
                   f"{len(plan.scan.findings)} findings, {len(plan.remediations)} remediations, "
                   f"{done} applicable")  # fmt: skip
             fixed = measure("fix  (warm index cache)", lambda: engine.fix(
-                repo, store, index, config=config))  # fmt: skip
+                repo, store, options))  # fmt: skip
             for b in fixed.branches:
                 print(f"      branch {b.branch}: {len(b.fixed)} findings fixed, "
                       f"{len(b.deltas)} package deltas")  # fmt: skip

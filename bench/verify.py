@@ -21,6 +21,7 @@ from patchpilot import engine
 from patchpilot.advisories.store import AdvisoryStore
 from patchpilot.planning.index import default_index
 from patchpilot.planning.levels import parse_upgrade_config
+from patchpilot.planning.plan import PlanOptions
 from patchpilot.verify.evidence import verify_branch
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,7 +44,7 @@ def main() -> None:
         with AdvisoryStore.open(base / "db.sqlite3", create=True) as store:
             store.import_paths([ROOT / "examples" / "advisories"])
             config = parse_upgrade_config(["none", "pyyaml:minor", "urllib3:patch"])
-            fixed = engine.fix(repo, store, default_index(), config=config)
+            fixed = engine.fix(repo, store, PlanOptions(default_index(), config))
             branch = fixed.branches[0].branch or ""
             for label in ("cold-ish (first run)", "warm uv cache"):
                 start = time.perf_counter()

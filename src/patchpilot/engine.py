@@ -7,8 +7,6 @@ return. Each step takes immutable values and returns new ones; progress goes to 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,9 +19,7 @@ from patchpilot.sources.discover import collect
 
 if TYPE_CHECKING:
     from patchpilot.deliver.fix import FixResult
-    from patchpilot.planning.index import PackageIndex
-    from patchpilot.planning.levels import UpgradeConfig
-    from patchpilot.planning.plan import Plan
+    from patchpilot.planning.plan import Plan, PlanOptions
 
 
 def match(
@@ -57,58 +53,27 @@ def scan(root: Path, store: AdvisoryStore, reporter: Reporter | None = None) -> 
 
 
 def plan(
-    root: Path,
-    store: AdvisoryStore,
-    index: PackageIndex,
-    *,
-    config: UpgradeConfig,
-    config_text: Sequence[str] = (),
-    min_release_age_days: int | None = None,
-    now: datetime | None = None,
-    reporter: Reporter | None = None,
+    root: Path, store: AdvisoryStore, options: PlanOptions, reporter: Reporter | None = None
 ) -> Plan:
     """Scan `root`, then choose and try a remediation for every vulnerable component."""
     from patchpilot.planning.plan import build_plan
 
-    result = scan(root, store, reporter)
-    return build_plan(
-        result,
-        store,
-        index,
-        config=config,
-        config_text=config_text,
-        min_release_age_days=min_release_age_days,
-        now=now,
-        reporter=reporter,
-    )
+    return build_plan(scan(root, store, reporter), store, options, reporter)
 
 
 def fix(
     root: Path,
     store: AdvisoryStore,
-    index: PackageIndex,
+    options: PlanOptions,
     *,
-    config: UpgradeConfig,
-    config_text: Sequence[str] = (),
-    min_release_age_days: int | None = None,
     group: str = "project",
     dry_run: bool = False,
-    now: datetime | None = None,
     reporter: Reporter | None = None,
 ) -> FixResult:
     """Plan on a clean worktree of HEAD and prepare one branch per group (or diffs only)."""
     from patchpilot.deliver.fix import fix_branches
 
     def make_plan(project: Path) -> Plan:
-        return plan(
-            project,
-            store,
-            index,
-            config=config,
-            config_text=config_text,
-            min_release_age_days=min_release_age_days,
-            now=now,
-            reporter=reporter,
-        )
+        return plan(project, store, options, reporter)
 
     return fix_branches(root, make_plan, store, group=group, dry_run=dry_run, reporter=reporter)

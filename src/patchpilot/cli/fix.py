@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from patchpilot.cli.main import choose_format, emit, store_path
@@ -12,27 +11,24 @@ from patchpilot.cli.scan import reporter_for
 from patchpilot.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
-    from patchpilot.planning.index import PackageIndex
-    from patchpilot.planning.levels import UpgradeConfig
+    from patchpilot.planning.plan import PlanOptions
 
 
-@dataclass(frozen=True, slots=True)
-class _Options:
-    index: PackageIndex
-    config: UpgradeConfig
-    config_text: tuple[str, ...]
-    min_release_age_days: int | None
-
-
-def _options(args: argparse.Namespace) -> _Options:
+def _options(args: argparse.Namespace) -> PlanOptions:
     from patchpilot.planning.index import default_index
     from patchpilot.planning.levels import parse_upgrade_config
+    from patchpilot.planning.plan import PlanOptions
 
     days = args.min_release_age
     if days is not None and days < 0:
         raise UsageError(f"--min-release-age: expected a number of days >= 0, got {days}")
     values = tuple(args.upgrade_config or ())
-    return _Options(default_index(offline=args.offline), parse_upgrade_config(values), values, days)
+    return PlanOptions(
+        index=default_index(offline=args.offline),
+        config=parse_upgrade_config(values),
+        config_text=values,
+        min_release_age_days=days,
+    )
 
 
 def run_plan(args: argparse.Namespace) -> ExitCode:
@@ -41,20 +37,12 @@ def run_plan(args: argparse.Namespace) -> ExitCode:
     from patchpilot.formats.plan_out import render_plan
 
     fmt = choose_format(args.format)
-    o = _options(args)
+    options = _options(args)
     with (
         AdvisoryStore.open(store_path(args), create=False) as store,
         reporter_for(fmt, args) as reporter,
     ):
-        plan = engine.plan(
-            args.path,
-            store,
-            o.index,
-            config=o.config,
-            config_text=o.config_text,
-            min_release_age_days=o.min_release_age_days,
-            reporter=reporter,
-        )
+        plan = engine.plan(args.path, store, options, reporter)
     emit(render_plan(plan, fmt, color=args.output is None and sys.stdout.isatty()), args.output)
     return ExitCode.OK
 
@@ -65,21 +53,13 @@ def run_fix(args: argparse.Namespace) -> ExitCode:
     from patchpilot.formats.plan_out import render_fix
 
     fmt = choose_format(args.format)
-    o = _options(args)
+    options = _options(args)
     with (
         AdvisoryStore.open(store_path(args), create=False) as store,
         reporter_for(fmt, args) as reporter,
     ):
         result = engine.fix(
-            args.path,
-            store,
-            o.index,
-            config=o.config,
-            config_text=o.config_text,
-            min_release_age_days=o.min_release_age_days,
-            group=args.group,
-            dry_run=args.dry_run,
-            reporter=reporter,
+            args.path, store, options, group=args.group, dry_run=args.dry_run, reporter=reporter
         )
     emit(render_fix(result, fmt, color=args.output is None and sys.stdout.isatty()), args.output)
     return ExitCode.OK

@@ -11,7 +11,6 @@ findings it fixes, introduces and leaves open — measured, not assumed.
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from patchpilot.advisories.matching import findings_for
 from patchpilot.advisories.store import AdvisoryStore
 from patchpilot.errors import FixError
 from patchpilot.events import Reporter
+from patchpilot.fixers._workspace import copy_project
 from patchpilot.fixers.changeset import ChangeSet, FileEdit, PackageDelta, write_changeset
 from patchpilot.fixers.deltas import package_deltas
 from patchpilot.fixers.interface import Bump, FixOutcome, LockFixer, Strategy
@@ -31,7 +31,6 @@ from patchpilot.model import Component, Finding, ScanResult, SourceResult
 from patchpilot.planning.index import PackageIndex
 from patchpilot.planning.levels import UpgradeConfig
 from patchpilot.planning.target import TargetChoice, choose_target
-from patchpilot.sources.discover import SKIP_DIRS
 from patchpilot.sources.registry import source_for
 
 
@@ -68,6 +67,20 @@ class Remediation:
 
 
 @dataclass(frozen=True, slots=True)
+class PlanOptions:
+    """What shapes a plan: the index to list versions from, ceilings, cooldown, the clock.
+
+    `config_text` keeps the `--upgrade-config` values as given, for the plan's output.
+    """
+
+    index: PackageIndex
+    config: UpgradeConfig
+    config_text: tuple[str, ...] = ()
+    min_release_age_days: int | None = None
+    now: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     root: str
     scan: ScanResult
@@ -84,17 +97,12 @@ def remediation_id(component: Component) -> str:
 def build_plan(
     scan: ScanResult,
     store: AdvisoryStore,
-    index: PackageIndex,
-    *,
-    config: UpgradeConfig,
-    config_text: Sequence[str] = (),
-    min_release_age_days: int | None = None,
-    now: datetime | None = None,
+    options: PlanOptions,
     reporter: Reporter | None = None,
 ) -> Plan:
     """A remediation for every vulnerable component of `scan`, each tried with its fixer."""
     reporter = reporter or Reporter()
-    now = now or datetime.now(UTC)
+    now = options.now or datetime.now(UTC)
     by_component: dict[Component, list[Finding]] = {}
     for f in scan.findings:
         by_component.setdefault(f.component, []).append(f)
@@ -106,9 +114,9 @@ def build_plan(
             component,
             findings,
             store=store,
-            index=index,
-            config=config,
-            min_release_age_days=min_release_age_days,
+            index=options.index,
+            config=options.config,
+            min_release_age_days=options.min_release_age_days,
             now=now,
         )
         remediations.append(remediate(choice, findings, store, reporter))
@@ -118,8 +126,8 @@ def build_plan(
         root=scan.inventory.root,
         scan=scan,
         remediations=tuple(remediations),
-        upgrade_config=tuple(config_text),
-        min_release_age_days=min_release_age_days,
+        upgrade_config=options.config_text,
+        min_release_age_days=options.min_release_age_days,
     )
 
 
@@ -292,7 +300,6 @@ def read_after(
     """Read `lockfile` as it is after `edits`, on a private copy of its project directory."""
     project = lockfile.parent
     with tempfile.TemporaryDirectory(prefix="patchpilot-after-") as tmp:
-        copy = Path(tmp) / project.name
-        shutil.copytree(project, copy, ignore=shutil.ignore_patterns(*SKIP_DIRS), symlinks=True)
+        copy = copy_project(project, Path(tmp) / project.name)
         write_changeset(ChangeSet(remediation_ids=(), edits=tuple(edits)), copy, dry_run=False)
         return read(copy / lockfile.name)
