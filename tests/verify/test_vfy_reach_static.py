@@ -130,4 +130,11 @@ def test_vfy_reach_literal_names_are_not_escape_hatches(tmp_path: Path) -> None:
 def test_vfy_reach_static_on_the_example_webapp() -> None:
     evidence = scan_project(REPO / "examples" / "webapp", "PyYAML", ["yaml"], [LOAD, FULL])
     assert evidence.verdict == "reachable"
-    assert references_by_target(evidence)["yaml:load"] == (Location("src/notify/config.py", 27),)
+    want = (Location("src/notify/config.py", _yaml_load_line()),)
+    assert references_by_target(evidence)["yaml:load"] == want
+
+
+def _yaml_load_line() -> int:
+    """The line of the example's `yaml.load(` call, read from the file itself."""
+    text = (REPO / "examples" / "webapp" / "src" / "notify" / "config.py").read_text()
+    return next(i for i, line in enumerate(text.splitlines(), 1) if "yaml.load(" in line)
