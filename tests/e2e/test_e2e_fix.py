@@ -82,6 +82,18 @@ def test_plan_reports_strategies_and_deltas(
     idna = by_name["idna"]
     assert idna["strategy"] == "co-upgrade"
     assert [c["package"] for c in idna["co_upgrades"]] == ["requests"]
+    # Jinja2 only fixes its advisories in 3.x, which removed jinja2.Markup (render.py uses it)
+    jinja2 = by_name["jinja2"]
+    (verdict,) = jinja2["breaking"]
+    assert verdict["verdict"] == "breaks-project"
+    render = (repo / "src" / "notify" / "render.py").read_text().splitlines()
+    markup_import = next(
+        i for i, line in enumerate(render, 1) if "import" in line and "Markup" in line
+    )
+    assert {"path": "src/notify/render.py", "line": markup_import} in [
+        {"path": x["path"], "line": x["line"]} for x in verdict["sites"]
+    ]
+    assert pyyaml["breaking"][0]["verdict"] in ("compatible", "api-changed-unused")
 
 
 def test_fix_makes_an_honest_branch_and_leaves_the_tree_alone(

@@ -28,6 +28,7 @@ def _options(args: argparse.Namespace) -> PlanOptions:
         config=parse_upgrade_config(values),
         config_text=values,
         min_release_age_days=days,
+        check_breaking=args.breaking_check,
     )
 
 

@@ -95,6 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
     planning.add_argument(
         "--offline", action="store_true", help="use only the cached package index listings"
     )
+    planning.add_argument(
+        "--no-breaking-check",
+        dest="breaking_check",
+        action="store_false",
+        help="skip the API diff of each upgrade against the project's call sites",
+    )
     sub.add_parser(
         "plan",
         parents=[common, planning],

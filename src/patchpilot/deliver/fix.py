@@ -227,6 +227,15 @@ def _prepare(
     by_id = {f.id: f for f in targeted}
     commands = tuple(c for o in outcomes for c in o.commands)
     notes = [f"the resolution introduces {i}" for i in introduced]
+    notes += [
+        f"breaking change: {site.message}" for r in members for v in r.breaking for site in v.sites
+    ]
+    notes += [
+        f"{v.name} {v.old} → {v.new}: {v.verdict.value} ({v.reason})"
+        for r in members
+        for v in r.breaking
+        if not v.sites
+    ]
     notes += [n for o in outcomes for n in o.notes]
     body = pr_body(
         _title(members),

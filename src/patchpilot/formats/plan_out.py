@@ -67,6 +67,20 @@ def remediation_to_dict(r: Remediation) -> dict[str, Any]:
         "reasons": list(c.reasons),
         "mitigations": [{"finding": m.finding_id, "text": m.text} for m in c.mitigations],
         "commands": list(r.outcome.commands) if r.outcome is not None else [],
+        "breaking": [
+            {
+                "package": v.name,
+                "from": v.old,
+                "to": v.new,
+                "verdict": v.verdict.value,
+                "reason": v.reason,
+                "sites": [
+                    {"path": x.path, "line": x.line, "symbol": x.symbol, "message": x.message}
+                    for x in v.sites
+                ],
+            }
+            for v in r.breaking
+        ],
     }
 
 
@@ -192,6 +206,11 @@ def _plan_table(plan: Plan, *, color: bool) -> str:
     for r in plan.remediations:
         others = ", ".join(d.describe() for d in r.deltas if d.name != r.component.name)
         why = others or r.reason or r.choice.none_reason or ""
+        broken = [x.message for v in r.breaking for x in v.sites]
+        if broken:
+            why = f"BREAKS: {'; '.join(broken[:2])}" + (
+                f" (+{len(broken) - 2})" if len(broken) > 2 else ""
+            )
         table.add_row(
             Text(r.component.name),
             Text(r.component.version),

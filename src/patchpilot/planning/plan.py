@@ -27,7 +27,8 @@ from patchpilot.fixers.changeset import ChangeSet, FileEdit, PackageDelta, write
 from patchpilot.fixers.deltas import package_deltas
 from patchpilot.fixers.interface import Bump, FixOutcome, LockFixer, Strategy
 from patchpilot.fixers.registry import fixer_for
-from patchpilot.model import Component, Finding, ScanResult, SourceResult
+from patchpilot.model import Component, Ecosystem, Finding, ScanResult, SourceResult
+from patchpilot.planning.breaking.verdict import Verdict
 from patchpilot.planning.index import PackageIndex
 from patchpilot.planning.levels import UpgradeConfig
 from patchpilot.planning.target import TargetChoice, choose_target
@@ -56,6 +57,7 @@ class Remediation:
     left_open: tuple[tuple[str, str], ...]
     reason: str
     outcome: FixOutcome | None = field(default=None, compare=False)
+    breaking: tuple[Verdict, ...] = ()
 
     @property
     def component(self) -> Component:
@@ -78,6 +80,8 @@ class PlanOptions:
     config_text: tuple[str, ...] = ()
     min_release_age_days: int | None = None
     now: datetime | None = None
+    check_breaking: bool = True
+    breaking_cache: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +123,10 @@ def build_plan(
             min_release_age_days=options.min_release_age_days,
             now=now,
         )
-        remediations.append(remediate(choice, findings, store, reporter))
+        remediation = remediate(choice, findings, store, reporter)
+        if options.check_breaking and remediation.applicable:
+            remediation = with_breaking(remediation, options, reporter)
+        remediations.append(remediation)
     reporter.finish("plan")
     remediations.sort(key=lambda r: (r.component.ecosystem.value, r.component.name, r.id))
     return Plan(
@@ -198,6 +205,32 @@ def remediate(
         reason=result.reason,
         outcome=outcome,
     )
+
+
+def with_breaking(r: Remediation, options: PlanOptions, reporter: Reporter) -> Remediation:
+    """Hold the upgrade (and every co-upgrade it implies) against the project's own code.
+
+    Only PyPI packages are diffed; the project is the lockfile's directory. A verdict that
+    cannot be reached (no distribution, unreadable code) is `unknown` with the reason.
+    """
+    if r.component.ecosystem is not Ecosystem.PYPI or r.lockfile is None:
+        return r
+    from platformdirs import user_cache_dir
+
+    from patchpilot.planning.breaking.verdict import assess
+
+    cache = options.breaking_cache or Path(user_cache_dir("patchpilot")) / "breaking"
+    project = Path(r.lockfile).parent
+    moves: list[tuple[str, str, str]] = [
+        (r.component.name, r.component.version, r.resolved or r.choice.target or ""),
+        *r.co_upgrades,
+    ]
+    verdicts = tuple(
+        assess(project, name, old, new, cache_dir=cache, reporter=reporter)
+        for name, old, new in moves
+        if old and new and old != new
+    )
+    return _replace(r, breaking=verdicts)
 
 
 def _replace(base: Remediation, **changes: Any) -> Remediation:
