@@ -230,7 +230,18 @@ def with_breaking(r: Remediation, options: PlanOptions, reporter: Reporter) -> R
         for name, old, new in moves
         if old and new and old != new
     )
-    return _replace(r, breaking=verdicts)
+    sites = [site for v in verdicts if v.verdict.is_breaking for site in v.sites]
+    if not sites:
+        return _replace(r, breaking=verdicts)
+    # The target is already the smallest version that fixes every finding, so no smaller one
+    # avoids the break: say what the fix costs instead of hiding it.
+    trade_off = (
+        f"trade-off: {r.choice.target} is the smallest version that fixes "
+        f"{len(r.fixed)} finding(s), and it breaks {len(sites)} use(s) in the project "
+        f"({sites[0].message}); review before merging"
+    )
+    reason = f"{r.reason}; {trade_off}" if r.reason else trade_off
+    return _replace(r, breaking=verdicts, reason=reason)
 
 
 def _replace(base: Remediation, **changes: Any) -> Remediation:
