@@ -106,8 +106,9 @@ class Component:
 
     `paths` holds chains of package names from a direct dependency down to this component
     (both ends included), shortest first, where the format records the dependency graph;
-    a direct component's path is just its own name. `parents` are the names of the packages
-    that depend on it directly (empty for direct components or when the format has no graph).
+    a direct component's path is just its own name. `parents` are the names of the locked
+    packages that depend on it directly, for direct components too (the project itself is not
+    listed; empty when the format has no graph).
     """
 
     ecosystem: Ecosystem

@@ -61,8 +61,8 @@ def test_transitive_paths_parents_and_scope() -> None:
     # A package of a local path dependency is reached through it.
     six = comp(res, "six")
     assert (six.scope, six.paths) == (Scope.RUNTIME, (("helper", "six"),))
-    # Direct components carry no parents, even when another package also needs them.
-    assert comp(res, "iniconfig").parents == ()
+    # Direct components list the locked packages that also need them (planning uses this).
+    assert comp(res, "iniconfig").parents == ("pytest",)
     assert comp(res, "urllib3", "1.24.1").paths == (("urllib3",),)
 
 

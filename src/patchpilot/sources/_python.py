@@ -154,8 +154,8 @@ def graph_components(
 
     Roots are the keys the project depends on itself. A package reachable from a runtime root
     is runtime; one reachable only from dev roots is dev; `scopes` overrides that where the
-    lockfile records it. As `Component` documents, direct components have no parents. A
-    package no root reaches is kept (a lock may hold platform-specific or stale entries) as
+    lockfile records it. Direct components list the locked packages that depend on them
+    too (the project itself is not a package). A package no root reaches is kept (a lock may hold platform-specific or stale entries) as
     transitive runtime: a scanner must not hide what may ship.
     """
     runtime = [k for k in dict.fromkeys(runtime_roots) if k in nodes]
@@ -186,9 +186,7 @@ def graph_components(
                 scope=scope,
                 locations=(Location(str(path), node.line),),
                 paths=paths,
-                parents=()
-                if key in direct
-                else (nodes[p].name for p in parents.get(key, ()) if p in nodes),
+                parents=(nodes[p].name for p in parents.get(key, ()) if p in nodes),
             )
         )
     return out
