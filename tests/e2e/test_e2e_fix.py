@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -196,3 +197,34 @@ def test_fix_group_package_makes_one_branch_per_remediation(
         changed = git(repo, "diff", "--name-only", "main", b["branch"]).split()
         assert "uv.lock" in changed
         assert len(git(repo, "rev-list", f"main..{b['branch']}").split()) == 1
+
+
+def test_plan_reports_a_dependency_the_upgrade_breaks_and_its_cure(
+    tmp_path: Path, db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Flask 1.1.2 declares Jinja2>=2.10.1 with no upper bound, so the resolver lets Jinja2 move
+    # to 3.1.4 (which fixes its advisories) - but Flask 1.1.2 itself imports jinja2.Markup.
+    project = tmp_path / "site"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "site"\nversion = "1"\nrequires-python = ">=3.11"\n'
+        'dependencies = ["flask==1.1.2", "jinja2==2.11.3", "werkzeug<2", "itsdangerous<2",'
+        ' "markupsafe<2.1"]\n',
+        encoding="utf-8",
+    )
+    (project / "app.py").write_text("import flask\n\napp = flask.Flask(__name__)\n")
+    uv = shutil.which("uv", path=str(Path(sys.executable).parent))
+    assert uv is not None
+    subprocess.run([uv, "lock", "-q"], cwd=project, check=True)
+    capsys.readouterr()
+    assert main(["--db", str(db), "plan", str(project), "-f", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    jinja2 = next(r for r in doc["remediations"] if r["package"]["name"] == "jinja2")
+    assert jinja2["to"] == "3.1.4"
+    (flask,) = [d for d in jinja2["breaking_dependents"] if d["dependent"] == "flask"]
+    assert flask["verdict"] == "breaks-dependency"
+    assert any("jinja2.Markup" in s["message"] or "jinja2.escape" in s["message"]
+               for s in flask["sites"])  # fmt: skip
+    assert flask["cure"] is not None
+    assert int(flask["cure"].split(".")[0]) >= 2
+    assert "trade-off" in jinja2["reason"]

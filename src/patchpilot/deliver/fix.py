@@ -230,6 +230,7 @@ def _prepare(
     notes += [
         f"breaking change: {site.message}" for r in members for v in r.breaking for site in v.sites
     ]
+    notes += [f"breaks a dependency: {d.summary}" for r in members for d in r.dependent_breaks]
     notes += [
         f"{v.name} {v.old} → {v.new}: {v.verdict.value} ({v.reason})"
         for r in members

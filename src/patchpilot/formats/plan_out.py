@@ -81,6 +81,22 @@ def remediation_to_dict(r: Remediation) -> dict[str, Any]:
             }
             for v in r.breaking
         ],
+        "breaking_dependents": [
+            {
+                "dependent": d.dependent,
+                "version": d.version,
+                "verdict": "breaks-dependency" if d.sites else "unknown",
+                "sites": [
+                    {"path": x.path, "line": x.line, "symbol": x.symbol, "message": x.message}
+                    for x in d.sites
+                ],
+                "cure": d.cure,
+                "cure_reason": d.cure_reason,
+                "unknown": d.unknown,
+                "summary": d.summary,
+            }
+            for d in r.dependent_breaks
+        ],
     }
 
 

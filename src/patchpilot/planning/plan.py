@@ -28,6 +28,7 @@ from patchpilot.fixers.deltas import package_deltas
 from patchpilot.fixers.interface import Bump, FixOutcome, LockFixer, Strategy
 from patchpilot.fixers.registry import fixer_for
 from patchpilot.model import Component, Ecosystem, Finding, ScanResult, SourceResult
+from patchpilot.planning.breaking.dependents import DependentBreak
 from patchpilot.planning.breaking.verdict import Verdict
 from patchpilot.planning.index import PackageIndex
 from patchpilot.planning.levels import UpgradeConfig
@@ -58,6 +59,7 @@ class Remediation:
     reason: str
     outcome: FixOutcome | None = field(default=None, compare=False)
     breaking: tuple[Verdict, ...] = ()
+    dependent_breaks: tuple[DependentBreak, ...] = ()
 
     @property
     def component(self) -> Component:
@@ -230,18 +232,49 @@ def with_breaking(r: Remediation, options: PlanOptions, reporter: Reporter) -> R
         for name, old, new in moves
         if old and new and old != new
     )
+    dependents = _dependent_breaks(r, moves, cache, reporter)
     sites = [site for v in verdicts if v.verdict.is_breaking for site in v.sites]
-    if not sites:
-        return _replace(r, breaking=verdicts)
-    # The target is already the smallest version that fixes every finding, so no smaller one
-    # avoids the break: say what the fix costs instead of hiding it.
-    trade_off = (
-        f"trade-off: {r.choice.target} is the smallest version that fixes "
-        f"{len(r.fixed)} finding(s), and it breaks {len(sites)} use(s) in the project "
-        f"({sites[0].message}); review before merging"
-    )
-    reason = f"{r.reason}; {trade_off}" if r.reason else trade_off
-    return _replace(r, breaking=verdicts, reason=reason)
+    notes = [d.summary for d in dependents if d.sites]
+    if sites or notes:
+        # The target is already the smallest version that fixes every finding, so no smaller
+        # one avoids the break: say what the fix costs instead of hiding it.
+        what = sites[0].message if sites else notes[0]
+        trade_off = (
+            f"trade-off: {r.choice.target} is the smallest version that fixes "
+            f"{len(r.fixed)} finding(s), and it breaks {len(sites) + len(notes)} use(s) "
+            f"({what}); review before merging"
+        )
+        reason = f"{r.reason}; {trade_off}" if r.reason else trade_off
+        return _replace(r, breaking=verdicts, dependent_breaks=dependents, reason=reason)
+    return _replace(r, breaking=verdicts, dependent_breaks=dependents)
+
+
+def _dependent_breaks(
+    r: Remediation, moves: Sequence[tuple[str, str, str]], cache: Path, reporter: Reporter
+) -> tuple[DependentBreak, ...]:
+    """Locked packages (after the fix) whose own code uses an API one of the moves removes."""
+    from patchpilot.planning.breaking.dependents import assess_dependents
+
+    if r.lockfile is None or r.outcome is None:
+        return ()
+    lockfile = Path(r.lockfile)
+    cls = source_for(lockfile)
+    if cls is None:
+        return ()
+    after = read_after(lockfile, r.outcome.edits, cls().read)
+    versions: dict[str, str] = {c.name: c.version for c in after.components}
+    moved = {name for name, _, _ in moves}
+    found: list[DependentBreak] = []
+    for name, old, new in moves:
+        comp = next((c for c in after.components if c.name == name), None)
+        if comp is None or not old or not new or old == new:
+            continue
+        dependents = [(p, versions[p]) for p in comp.parents if p in versions and p not in moved]
+        if dependents:
+            found.extend(
+                assess_dependents(name, old, new, dependents, cache_dir=cache, reporter=reporter)
+            )
+    return tuple(found)
 
 
 def _replace(base: Remediation, **changes: Any) -> Remediation:

@@ -155,8 +155,9 @@ def graph_components(
     Roots are the keys the project depends on itself. A package reachable from a runtime root
     is runtime; one reachable only from dev roots is dev; `scopes` overrides that where the
     lockfile records it. Direct components list the locked packages that depend on them
-    too (the project itself is not a package). A package no root reaches is kept (a lock may hold platform-specific or stale entries) as
-    transitive runtime: a scanner must not hide what may ship.
+    too (the project itself is not a package). A package no root reaches is kept (a lock may
+    hold platform-specific or stale entries) as transitive runtime: a scanner must not hide
+    what may ship.
     """
     runtime = [k for k in dict.fromkeys(runtime_roots) if k in nodes]
     dev = [k for k in dict.fromkeys(dev_roots) if k in nodes]
