@@ -123,3 +123,10 @@ def test_upgrade_that_breaks_a_test_is_a_regression(
     assert code == 1
     assert doc["verdict"] == "regression", doc["summary"]
     assert doc["tests"]["regressions"]
+    # the breaking-change prediction (yaml.load without Loader; Loader required in 6.0) is
+    # tied to the run: the regression confirms it
+    (pyyaml,) = [p for p in doc["packages"] if p["name"] == "pyyaml"]
+    assert pyyaml["breaking"]["verdict"] == "breaks-project"
+    assert pyyaml["breaking"]["status"] == "confirmed"
+    assert set(pyyaml["breaking"]["confirmed_by"]) <= set(doc["tests"]["regressions"])
+    assert pyyaml["breaking"]["confirmed_by"]

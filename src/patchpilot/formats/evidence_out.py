@@ -47,6 +47,15 @@ def _package(p: PackageEvidence) -> dict[str, Any]:
         "findings_fixed": list(p.fixed),
         "target_source": p.target_source,
         "targets": [t.dotted for t in p.targets],
+        "breaking": None
+        if p.breaking is None
+        else {
+            "verdict": p.breaking.verdict.value,
+            "reason": p.breaking.reason,
+            "sites": [{"at": f"{x.path}:{x.line}", "message": x.message} for x in p.breaking.sites],
+            "status": p.breaking_status or None,
+            "confirmed_by": list(p.confirmed_by),
+        },
         "static": None
         if static is None
         else {

@@ -18,6 +18,7 @@ Nothing from the fix branch ever runs in patchpilot's own process.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import subprocess
 import tempfile
@@ -43,6 +44,7 @@ from patchpilot.model import (
     make_purl,
     normalize_name,
 )
+from patchpilot.planning.breaking.verdict import Verdict
 from patchpilot.sources.discover import collect
 from patchpilot.verify.envs import Env, build_env
 from patchpilot.verify.reach import ReachEvidence, reach_env, read_reach
@@ -63,6 +65,9 @@ class PackageEvidence:
     targets: tuple[Target, ...]
     target_source: str  # advisory, ast-diff or none
     static: StaticEvidence | None
+    breaking: Verdict | None = None
+    breaking_status: str = ""  # confirmed, not-exercised or "" (no predicted break)
+    confirmed_by: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +177,8 @@ def verify_branch(  # noqa: PLR0915 - one linear story: checkouts, envs, targets
                     continue  # moved along by the resolution; it fixes nothing
                 names = import_names(new_site, delta.name)
                 static = scan_project(fix_dir, delta.name, names, targets) if names else None
-                packages.append(PackageEvidence(delta, fixed, targets, source, static))
+                predicted = _predicted_break(fix_dir, delta, cache_dir, reporter)
+                packages.append(PackageEvidence(delta, fixed, targets, source, static, predicted))
                 all_targets.extend(targets)
             t0 = time.monotonic()
             before = measure_side(env_b, base_cmd, base_dir, rev=base_rev, commit=base_commit,
@@ -197,6 +203,7 @@ def verify_branch(  # noqa: PLR0915 - one linear story: checkouts, envs, targets
             if env_a is not None:
                 shutil.rmtree(env_a.root, ignore_errors=True)
     comparison = compare_sides(before, after)
+    packages = [_tie(p, comparison, after) for p in packages]
     fixed_ids = {i for p in packages for i in p.fixed}
     still = tuple(sorted(f.id for f in installed.findings if ({f.id, *f.aliases} & fixed_ids)))
     verdict, summary = _verdict(comparison, reach, still, packages)
@@ -214,6 +221,44 @@ def verify_branch(  # noqa: PLR0915 - one linear story: checkouts, envs, targets
         summary=summary,
         seconds=time.monotonic() - started,
         notes=tuple(notes),
+    )
+
+
+def _predicted_break(
+    project: Path, delta: PackageDelta, cache_dir: Path | None, reporter: Reporter
+) -> Verdict | None:
+    """The breaking-change prediction for this upgrade, to hold against the test results."""
+    from platformdirs import user_cache_dir
+
+    from patchpilot.planning.breaking.verdict import assess
+
+    cache = (cache_dir or Path(user_cache_dir("patchpilot"))) / "breaking"
+    return assess(project, delta.name, delta.before or "", delta.after or "", cache_dir=cache,
+                  reporter=reporter)  # fmt: skip
+
+
+def _tie(p: PackageEvidence, comparison: TestComparison, after: SideResult) -> PackageEvidence:
+    """A predicted break is confirmed by the regressions, or was not exercised by the tests.
+
+    Regressions are matched to a prediction when the predicted site's file appears in the
+    failing test's message or id; a predicted break with no regression means no test ran the
+    broken use (the tests pass on the fix branch).
+    """
+    v = p.breaking
+    if v is None or not v.sites:
+        return p
+    failing = {r.id: r.message for r in after.results if r.id in comparison.regressions}
+    files = {site.path for site in v.sites}
+    confirmed = tuple(
+        sorted(
+            test
+            for test, message in failing.items()
+            if any(f in message or Path(f).stem in test for f in files)
+        )
+        or sorted(failing)
+    )
+    return dataclasses.replace(
+        p, breaking_status="confirmed" if confirmed else "not-exercised", confirmed_by=confirmed
     )
 
 
