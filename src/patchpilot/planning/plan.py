@@ -20,7 +20,7 @@ from typing import Any
 
 from patchpilot.advisories.matching import findings_for
 from patchpilot.advisories.store import AdvisoryStore
-from patchpilot.errors import FixError
+from patchpilot.errors import FixError, PatchpilotError
 from patchpilot.events import Reporter
 from patchpilot.fixers._workspace import copy_project
 from patchpilot.fixers.changeset import ChangeSet, FileEdit, PackageDelta, write_changeset
@@ -31,7 +31,7 @@ from patchpilot.model import Component, Ecosystem, Finding, ScanResult, SourceRe
 from patchpilot.planning.breaking.dependents import DependentBreak
 from patchpilot.planning.breaking.verdict import Verdict
 from patchpilot.planning.index import PackageIndex
-from patchpilot.planning.levels import UpgradeConfig
+from patchpilot.planning.levels import UpgradeConfig, upgrade_level
 from patchpilot.planning.target import TargetChoice, choose_target
 from patchpilot.sources.registry import source_for
 
@@ -128,6 +128,8 @@ def build_plan(
         remediation = remediate(choice, findings, store, reporter)
         if options.check_breaking and remediation.applicable:
             remediation = with_breaking(remediation, options, reporter)
+            if breaks(remediation):
+                remediation = prefer_non_breaking(remediation, store, options, reporter)
         remediations.append(remediation)
     reporter.finish("plan")
     remediations.sort(key=lambda r: (r.component.ecosystem.value, r.component.name, r.id))
@@ -247,6 +249,73 @@ def with_breaking(r: Remediation, options: PlanOptions, reporter: Reporter) -> R
         reason = f"{r.reason}; {trade_off}" if r.reason else trade_off
         return _replace(r, breaking=verdicts, dependent_breaks=dependents, reason=reason)
     return _replace(r, breaking=verdicts, dependent_breaks=dependents)
+
+
+def breaks(r: Remediation) -> bool:
+    """Whether the remediation breaks the project's code or a locked dependency's."""
+    return any(v.verdict.is_breaking for v in r.breaking) or any(
+        d.sites for d in r.dependent_breaks
+    )
+
+
+# How many newer fixing release lines to try when the smallest fixing version breaks.
+MAX_ALTERNATIVES = 3
+
+
+def prefer_non_breaking(
+    r: Remediation, store: AdvisoryStore, options: PlanOptions, reporter: Reporter
+) -> Remediation:
+    """When the smallest fixing version breaks, try the first release of the next few newer
+    release lines (within the ceiling, not yanked, not pre-releases) that also fix every
+    finding; take the first whose verdict is not breaking, else keep `r` and say what was tried.
+    """
+    from packaging.version import InvalidVersion, Version
+
+    comp, target = r.component, r.choice.target or ""
+    try:
+        floor = Version(target)
+        releases = sorted(
+            (Version(x.version), x)
+            for x in options.index.releases(comp.ecosystem, comp.name)
+            if not x.yanked and not Version(x.version).is_prerelease
+        )
+    except (InvalidVersion, PatchpilotError):
+        return r
+    lines: dict[tuple[int, int], str] = {}
+    for version, release in releases:
+        if version > floor and (version.major, version.minor) > (floor.major, floor.minor):
+            lines.setdefault((version.major, version.minor), release.version)
+    advisories = store.lookup(comp.ecosystem, comp.name)
+    tried: list[str] = []
+    for candidate in list(lines.values())[:MAX_ALTERNATIVES]:
+        level = upgrade_level(comp.ecosystem, comp.version, candidate)
+        if not options.config.allows(comp.ecosystem, comp.name, level):
+            break
+        if findings_for(dataclasses.replace(comp, version=candidate), advisories):
+            continue  # not a fix at all (or brings a new finding)
+        tried.append(candidate)
+        choice = dataclasses.replace(
+            r.choice,
+            target=candidate,
+            level=level,
+            reasons=(
+                *r.choice.reasons,
+                f"{target}: fixes every finding but breaks the project; trying {candidate}",
+            ),
+        )
+        alternative = with_breaking(remediate(choice, r.findings, store, reporter), options,
+                                    reporter)  # fmt: skip
+        if alternative.applicable and not breaks(alternative):
+            note = (
+                f"prefers {candidate} over {target}: both fix every finding, and {target} "
+                "breaks the project while this one does not"
+            )
+            reason = f"{alternative.reason}; {note}" if alternative.reason else note
+            return _replace(alternative, reason=reason)
+    if not tried:
+        return r
+    note = f"also checked {', '.join(tried)}: every fixing version checked breaks something"
+    return _replace(r, reason=f"{r.reason}; {note}")
 
 
 def _dependent_breaks(
