@@ -13,13 +13,13 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 class Recorder(BaseHTTPRequestHandler):
     received: list[tuple[str, dict[str, str], bytes]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", "0"))
         Recorder.received.append((self.path, dict(self.headers), self.rfile.read(length)))
         self.send_response(202)
         self.end_headers()
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 

@@ -20,8 +20,15 @@ def session(retries: int = 3, retry_on: tuple[int, ...] = (502, 503, 504)) -> re
     return s
 
 
-def post(url: str, body: str, *, sender: str, headers: dict[str, str] | None = None,
-         retries: int = 3, timeout: float = 10.0) -> int:
+def post(
+    url: str,
+    body: str,
+    *,
+    sender: str,
+    headers: dict[str, str] | None = None,
+    retries: int = 3,
+    timeout: float = 10.0,
+) -> int:
     merged = {"Content-Type": "text/html; charset=utf-8", "X-Sender": sender}
     merged.update(headers or {})
     with session(retries) as s:
