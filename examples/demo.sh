@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The README demo: scan the bundled example against its bundled OSV records, then plan and fix
-# it on a throwaway git copy (the fix step resolves with uv against PyPI; without network it
+# The README demo: scan the bundled example against its bundled OSV records, then plan, fix and
+# verify it on a throwaway git copy (fixing resolves with uv against PyPI; without network it
 # says so and the demo still ends cleanly).
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -28,6 +28,9 @@ if "$bin" --db "$db" fix "$work/notify" --upgrade-config minor --format table; t
     git -C "$work/notify" worktree add -q "$work/branch" "$branch"
     "$bin" --db "$db" scan "$work/branch" --format table
     git -C "$work/notify" log -1 --format=%B "$branch" | head -40
+    echo
+    echo "== verify: the project's tests before and after, and whether they reach the fixed code"
+    "$bin" --db "$db" verify "$work/notify" --branch "$branch" --format table
 else
     echo "demo: the fix step needs PyPI (uv resolves against it); skipped" >&2
 fi
