@@ -132,6 +132,17 @@ def resolve_commit(repo: Path | str, rev: str) -> str:
     return _out(proc)
 
 
+def merge_base(repo: Path | str, a: str, b: str) -> str | None:
+    """The best common ancestor of commits `a` and `b`, or None when they share none."""
+    proc = _git(
+        Path(repo),
+        ["merge-base", "--end-of-options", a, b],
+        what=f"cannot find the common ancestor of {a} and {b}",
+        ok=(0, 1),
+    )
+    return (_out(proc) or None) if proc.returncode == 0 else None
+
+
 def head_commit(repo: Path | str) -> str:
     """The commit id HEAD points at."""
     return resolve_commit(repo, "HEAD")

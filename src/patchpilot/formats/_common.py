@@ -25,11 +25,9 @@ from patchpilot.model import (
 
 OSV_URL = "https://osv.dev/vulnerability/"
 
-finding_key = finding_order
-
 
 def ordered(findings: Iterable[Finding]) -> list[Finding]:
-    return sorted(findings, key=finding_key)
+    return sorted(findings, key=finding_order)
 
 
 def severity_counts(findings: Iterable[Finding]) -> dict[str, int]:

@@ -20,14 +20,13 @@ from patchpilot import __version__
 from patchpilot.errors import OutputError
 from patchpilot.formats._common import (
     dependency_path,
-    finding_key,
     locations_of,
     ordered,
     osv_url,
     relative_posix,
     scan_base,
 )
-from patchpilot.model import Finding, ScanResult, Scope, SeverityLevel
+from patchpilot.model import Finding, ScanResult, Scope, SeverityLevel, finding_order
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = (
@@ -115,7 +114,7 @@ def _by_vulnerability(findings: list[Finding]) -> dict[str, list[Finding]]:
 def _rule(vuln_id: str, group: list[Finding]) -> dict[str, Any]:
     # The findings of one vulnerability share its advisory text; the most severe one (first in
     # display order) speaks for the rule.
-    lead = min(group, key=finding_key)
+    lead = min(group, key=finding_order)
     aliases = sorted({a for f in group for a in f.aliases})
     ecosystems = sorted({f.component.ecosystem.value for f in group})
     fixed = _fixed_by_package(group)

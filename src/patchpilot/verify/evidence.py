@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-import subprocess
 import tempfile
 import time
 from collections.abc import Sequence
@@ -29,7 +28,7 @@ from pathlib import Path
 
 from patchpilot.advisories.matching import findings_for
 from patchpilot.advisories.store import AdvisoryStore
-from patchpilot.deliver.git import repo_root, resolve_commit
+from patchpilot.deliver.git import merge_base, repo_root, resolve_commit
 from patchpilot.errors import VerifyError
 from patchpilot.events import Reporter
 from patchpilot.fixers.changeset import PackageDelta
@@ -263,12 +262,8 @@ def _tie(p: PackageEvidence, comparison: TestComparison, after: SideResult) -> P
 
 
 def _merge_base(repo: Path, commit: str) -> str:
-    proc = subprocess.run(
-        ["git", "-C", str(repo), "merge-base", "HEAD", commit],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    base = proc.stdout.strip()
-    if proc.returncode != 0 or not base:
+    base = merge_base(repo, "HEAD", commit)
+    if base is None:
         raise VerifyError(f"{repo}: no common ancestor of HEAD and {commit[:12]}")
     if base == commit:
         raise VerifyError(
