@@ -152,3 +152,39 @@ class BreakingError(PatchpilotError):
         self.version = version
         self.reason = message
         super().__init__(f"{package} {version}: {message}")
+
+
+class _PlacedError(PatchpilotError):
+    """An error in one file at one place (a line number or a key path)."""
+
+    def __init__(self, path: Path | str, place: int | str | None, message: str) -> None:
+        self.path = Path(path)
+        self.place = place
+        self.reason = message
+        super().__init__(f"{where(path, place)}: {message}")
+
+
+class PolicyError(_PlacedError):
+    """A policy file (`.patchpilot.toml`) that is invalid, or that cannot hold for the project
+    (e.g. it grants merges where no test command exists). `place` is the key path."""
+
+
+class SignalError(_PlacedError):
+    """An exploit-signal data file (CISA KEV catalog, FIRST EPSS scores) that cannot be read."""
+
+
+class VexError(_PlacedError):
+    """A VEX document (OpenVEX, CycloneDX VEX) that cannot be read or is not valid."""
+
+
+class LedgerError(PatchpilotError):
+    """The decision ledger cannot be opened, read or appended to, or an event does not exist."""
+
+
+class DeliverError(PatchpilotError):
+    """A branch cannot be merged or a merge cannot be reverted (conflicts, a dirty target
+    worktree, an unknown action). Nothing is left half-done when this is raised."""
+
+
+class CodefixError(_PlacedError):
+    """A source or configuration file that a code or config fix cannot read or rewrite."""
