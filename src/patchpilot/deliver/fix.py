@@ -55,6 +55,7 @@ class FixResult:
     dry_run: bool
     branches: tuple[BranchResult, ...]
     notes: tuple[str, ...] = ()
+    failed: tuple[tuple[tuple[str, ...], str], ...] = ()  # (remediation IDs, why), keep_going
 
 
 def _slug(text: str) -> str:
@@ -159,11 +160,14 @@ def fix_branches(
     *,
     group: str = "project",
     dry_run: bool = False,
+    keep_going: bool = False,
     reporter: Reporter | None = None,
 ) -> FixResult:
     """Plan on a scratch worktree of HEAD, then make one branch per group (or diffs only).
 
-    `make_plan` is called with the scanned directory inside the scratch worktree.
+    `make_plan` is called with the scanned directory inside the scratch worktree. A group whose
+    fix fails stops everything, unless `keep_going`: then its branch is deleted and the failure
+    is listed in `FixResult.failed`.
     """
     reporter = reporter or Reporter()
     repo = repo_root(root)
@@ -176,6 +180,7 @@ def fix_branches(
             "HEAD and does not include them"
         )
     branches: list[BranchResult] = []
+    failed: list[tuple[tuple[str, ...], str]] = []
     with FixWorktree(repo, unique_branch_name(repo, "patchpilot/plan-scratch")) as scratch:
         scratch.keep(False)
         plan = make_plan(scratch.path / sub)
@@ -186,22 +191,15 @@ def fix_branches(
                 continue
             branch = unique_branch_name(repo, branch_name(members, group))
             reporter.note(f"preparing branch {branch}")
-            with FixWorktree(repo, branch) as wt:
-                result = _prepare(branch, members, wt.path, scratch.path, store)
-                if result.still_open or result.introduced:
-                    raise FixError(
-                        f"branch {branch} was not kept: the re-scan of the edited lockfiles "
-                        "found "
-                        + ", ".join(
-                            [f"{i} still open" for i, _ in result.still_open]
-                            + [f"{i} introduced" for i in result.introduced]
-                        )
-                    )
-                write_changeset(
-                    ChangeSet(result.remediation_ids, result.edits), wt.path, dry_run=False
-                )
-                sha = wt.commit(result.body)
-            branches.append(dataclasses.replace(result, commits=(sha,)))
+            try:
+                result = _branch(repo, branch, members, scratch.path, store)
+            except FixError as e:
+                if not keep_going:
+                    raise
+                failed.append((tuple(r.id for r in members), str(e)))
+                reporter.note(f"no branch for {', '.join(r.id for r in members)}: {e}")
+                continue
+            branches.append(result)
     return FixResult(
         plan=plan,
         repo=str(repo),
@@ -210,7 +208,27 @@ def fix_branches(
         dry_run=dry_run,
         branches=tuple(branches),
         notes=tuple(notes),
+        failed=tuple(failed),
     )
+
+
+def _branch(
+    repo: Path, branch: str, members: Sequence[Remediation], planned_in: Path, store: AdvisoryStore
+) -> BranchResult:
+    """Make, check and commit the branch of one group; on any failure the branch is gone."""
+    with FixWorktree(repo, branch) as wt:
+        result = _prepare(branch, members, wt.path, planned_in, store)
+        if result.still_open or result.introduced:
+            raise FixError(
+                f"branch {branch} was not kept: the re-scan of the edited lockfiles found "
+                + ", ".join(
+                    [f"{i} still open" for i, _ in result.still_open]
+                    + [f"{i} introduced" for i in result.introduced]
+                )
+            )
+        write_changeset(ChangeSet(result.remediation_ids, result.edits), wt.path, dry_run=False)
+        sha = wt.commit(result.body)
+    return dataclasses.replace(result, commits=(sha,))
 
 
 def _prepare(

@@ -503,3 +503,8 @@ class FixWorktree:
             raise GitError(self.repo, "clean-up of the fix worktree failed: " + "; ".join(problems))
         if deferred.received:
             raise KeyboardInterrupt
+
+
+def delete_branch(repo: Path | str, name: str) -> None:
+    """Delete the local branch `name` (it must not be checked out anywhere)."""
+    _git(Path(repo), ["branch", "-D", "--", name], what=f"cannot delete branch {name}")

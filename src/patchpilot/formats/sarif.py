@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -57,8 +59,21 @@ _BAND_SCORES = {
 }
 
 
-def scan_to_sarif(result: ScanResult) -> dict[str, Any]:
-    """The SARIF log as plain JSON values."""
+@dataclass(frozen=True, slots=True)
+class GateMarks:
+    """What `patchpilot gate` concluded about each finding, keyed by (finding ID, purl).
+
+    `violations` fail the gate; `suppressed` maps a finding to (kind, justification), where kind
+    is `vex` or `ignore`; both become SARIF `suppressions`, so code-scanning UIs show them as
+    dismissed, with the reason.
+    """
+
+    violations: frozenset[tuple[str, str]]
+    suppressed: Mapping[tuple[str, str], tuple[str, str]]
+
+
+def scan_to_sarif(result: ScanResult, gate: GateMarks | None = None) -> dict[str, Any]:
+    """The SARIF log as plain JSON values; with `gate`, results carry the gate's verdicts."""
     findings = ordered(result.findings)
     base = scan_base(result.inventory)
     rules: list[dict[str, Any]] = []
@@ -68,7 +83,10 @@ def scan_to_sarif(result: ScanResult) -> dict[str, Any]:
         rules.append(_rule(vuln_id, group))
     results: list[dict[str, Any]] = []
     for f in findings:
-        results.extend(_results(f, rule_index[f.id], base))
+        produced = _results(f, rule_index[f.id], base)
+        if gate is not None:
+            produced = [_mark(r, f, gate) for r in produced]
+        results.extend(produced)
     return {
         "$schema": SARIF_SCHEMA,
         "version": SARIF_VERSION,
@@ -95,10 +113,30 @@ def scan_to_sarif(result: ScanResult) -> dict[str, Any]:
     }
 
 
-def render(result: ScanResult) -> str:
+def _mark(result: dict[str, Any], f: Finding, gate: GateMarks) -> dict[str, Any]:
+    key = (f.id, f.component.purl)
+    properties = dict(result["properties"])
+    marked = dict(result)
+    if key in gate.suppressed:
+        source, justification = gate.suppressed[key]
+        marked["suppressions"] = [
+            {"kind": "external", "status": "accepted", "justification": justification}
+        ]
+        properties["gate"] = source
+    elif key in gate.violations:
+        properties["gate"] = "violation"
+        marked["level"] = "error"
+    else:
+        properties["gate"] = "below-threshold"
+    marked["properties"] = properties
+    return marked
+
+
+def render(result: ScanResult, gate: GateMarks | None = None) -> str:
     try:
         return (
-            json.dumps(scan_to_sarif(result), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+            json.dumps(scan_to_sarif(result, gate), indent=2, ensure_ascii=False, allow_nan=False)
+            + "\n"
         )
     except (TypeError, ValueError, RecursionError) as e:
         raise OutputError(f"cannot serialise the scan result as SARIF: {e}") from e
