@@ -170,7 +170,11 @@ def decide_record(
     policy_digest: str,
 ) -> Record:
     """`facts` is a `policy.facts.Facts`, `decision` a `policy.decide.Decision`."""
-    fact_data = dataclasses.asdict(facts) if dataclasses.is_dataclass(facts) else dict(facts)
+    fact_data = (
+        dataclasses.asdict(facts)
+        if dataclasses.is_dataclass(facts) and not isinstance(facts, type)
+        else dict(facts)
+    )
     where = f" for {branch}" if branch else ""
     return Record(
         kind="decide",
