@@ -239,3 +239,19 @@ def test_configured_commands_pytest_subset_and_unittest(tmp_path: Path) -> None:
     }
     assert side.flaky == ()
     assert side.python_version.split(".")[:2] == [str(v) for v in sys.version_info[:2]]
+
+
+def test_unittest_discover_keeps_its_own_options(tmp_path: Path) -> None:
+    # `-v` must follow `discover`, or unittest reads `discover` as a test name and rejects -s.
+    repo = make_repo(
+        tmp_path / "discover",
+        {
+            ".patchpilot.toml": (
+                '[verify]\ntest-command = ["python", "-m", "unittest", "discover", "-s", "ut"]\n'
+            ),
+            "ut/test_d.py": "import unittest\n\nclass D(unittest.TestCase):\n"
+            "    def test_ok(self):\n        pass\n",
+        },
+    )
+    side = run_side(repo, "HEAD", timeout=120)
+    assert {r.id: r.outcome for r in side.results} == {"test_d.D.test_ok": Outcome.PASSED}

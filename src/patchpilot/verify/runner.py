@@ -91,8 +91,11 @@ def _argv(command: TestCommand, env: Env, junit: Path, select: Sequence[str]) ->
     elif command.kind is Kind.UNITTEST and not {"-v", "--verbose"} & set(argv):
         # Right after `-m unittest` / `manage.py test`: argparse takes no option after the
         # test labels that may follow, and labels selected for a rerun go last.
+        # `-m unittest discover` takes its own options (-s, -t, -p) after `discover`, so the
+        # flag goes after that word.
         verbose = ["-v", "2"] if "manage.py" in argv[1:2] else ["-v"]
-        argv[3:3] = verbose
+        at = 4 if argv[3:4] == ["discover"] else 3
+        argv[at:at] = verbose
     return argv + list(select)
 
 
