@@ -1,25 +1,52 @@
-"""The one place that strings the steps together: inventory, matching, planning, fixing.
+"""The one place that strings the steps together: inventory, matching, planning, fixing,
+verifying, deciding and delivering.
 
 The CLI (and later the web app and workers) call these functions and only render what they
 return. Each step takes immutable values and returns new ones; progress goes to the injected
-`Reporter`.
+`Reporter`, and every step that decides or changes something reports a `Record` (built in
+`records`), which the audit ledger appends: the engine never calls the ledger.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from patchpilot.advisories.matching import findings_for
 from patchpilot.advisories.store import AdvisoryStore
-from patchpilot.errors import StoreError
-from patchpilot.events import Reporter
+from patchpilot.errors import DeliverError, GitError, StoreError, VerifyError
+from patchpilot.events import Record, Reporter
 from patchpilot.model import Finding, Inventory, ScanResult, finding_order
+from patchpilot.records import (
+    branch_record,
+    decide_record,
+    deliver_record,
+    gate_record,
+    merge_record,
+    plan_record,
+    reopen_record,
+    revert_record,
+    scan_record,
+    suppress_record,
+    verify_record,
+)
 from patchpilot.sources.discover import collect
 
 if TYPE_CHECKING:
-    from patchpilot.deliver.fix import FixResult
-    from patchpilot.planning.plan import Plan, PlanOptions
+    from patchpilot.assess.exploit import ExploitSignals
+    from patchpilot.deliver.fix import BranchResult, FixResult
+    from patchpilot.deliver.forge import Forge
+    from patchpilot.deliver.merge import MergeResult
+    from patchpilot.formats.sarif import GateMarks
+    from patchpilot.planning.plan import Plan, PlanOptions, Remediation
+    from patchpilot.policy.decide import Decision
+    from patchpilot.policy.model import Policy
+    from patchpilot.verify.evidence import Evidence
 
 
 def match(
@@ -77,3 +104,539 @@ def fix(
         return plan(project, store, options, reporter)
 
     return fix_branches(root, make_plan, store, group=group, dry_run=dry_run, reporter=reporter)
+
+
+# --- the autonomy loop: scan → triage → plan → fix → verify → decide → deliver ---------------
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """How far `run` may go, and on what.
+
+    `max_level` caps every decision (the CLI's `--max-level`); `target` is the branch merges go
+    into (default: the branch checked out in the repository); `vex` are VEX documents given on
+    the command line, on top of the project's own and the policy's; `forge` opens and merges
+    changes (default: plain local git).
+    """
+
+    plan: PlanOptions
+    now: datetime
+    max_level: int | None = None
+    target: str | None = None
+    vex: tuple[Path, ...] = ()
+    timeout: float | None = None
+    forge: Forge | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    """A finding left alone: a VEX `not_affected` statement or a policy ignore."""
+
+    finding: Finding
+    by: str  # vex or ignore
+    source: str
+    reason: str
+    expires: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Triage:
+    """The findings of a scan split into those to act on and those suppressed, with why."""
+
+    active: tuple[Finding, ...]
+    suppressed: tuple[Suppression, ...]
+    expired_ignores: tuple[str, ...]
+    unused_ignores: tuple[str, ...]
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """What `run` did with one remediation group: its branch, evidence, decision and delivery.
+
+    `delivered` is `merged` (level 3), `branch` (level 2: left for review with its PR body),
+    `reported` (level 1: the branch was removed, the findings are reported) or `no-fix`.
+    """
+
+    remediation_ids: tuple[str, ...]
+    finding_ids: tuple[str, ...]
+    branch: str | None
+    verdict: str | None
+    summary: str
+    decision: Decision
+    delivered: str
+    action: str | None = None
+    merge_commit: str | None = None
+    target: str | None = None
+    change: str | None = None
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    project: str
+    policy_source: str
+    policy_digest: str
+    tier: str
+    scan: ScanResult
+    triage: Triage
+    actions: tuple[Action, ...]
+    base_commit: str
+    notes: tuple[str, ...] = ()
+
+
+def triage(
+    result: ScanResult,
+    root: Path,
+    policy: Policy,
+    *,
+    vex: Sequence[Path] = (),
+    today: date,
+    reporter: Reporter | None = None,
+) -> Triage:
+    """Apply the policy's ignores and every VEX `not_affected` statement to `result`."""
+    from patchpilot.assess.vex import apply_vex, find_vex_files, load_vex
+    from patchpilot.policy.ignores import apply_ignores
+
+    reporter = reporter or Reporter()
+    base = Path(result.inventory.root)
+    paths = [*find_vex_files(root), *(base / p for p in policy.vex), *vex]
+    statements = load_vex(list(dict.fromkeys(paths))) if paths else ()
+    outcome = apply_vex(result.findings, statements)
+    suppressed: list[Suppression] = []
+    for finding, st in outcome.suppressed:
+        reason = st.justification or st.impact or "not affected"
+        suppressed.append(Suppression(finding, "vex", st.source, reason))
+    report = apply_ignores(outcome.kept, policy.ignores, today, root=base)
+    live = [i for i in policy.ignores if not i.expired(today)]
+    active: list[Finding] = []
+    for f in outcome.kept:
+        ig = next((i for i in live if i.matches(f, base)), None)
+        if ig is None:
+            active.append(f)
+        else:
+            suppressed.append(
+                Suppression(f, "ignore", policy.source, ig.reason, ig.expires.isoformat())
+            )
+    for s in suppressed:
+        reporter.record(suppress_record(s.finding, s.by, s.source, s.reason, s.expires))
+    expired = tuple(f"{i.id} (expired {i.expires.isoformat()}: {i.reason})" for i in report.expired)
+    unused = tuple(f"{i.id} ({i.reason})" for i in report.unused)
+    notes = [*outcome.notes]
+    notes += [f"ignore {e} no longer applies" for e in expired]
+    notes += [f"ignore {u} matches no finding" for u in unused]
+    for n in notes:
+        reporter.note(n)
+    return Triage(tuple(active), tuple(suppressed), expired, unused, tuple(notes))
+
+
+def run(
+    root: Path,
+    store: AdvisoryStore,
+    policy: Policy,
+    options: RunOptions,
+    reporter: Reporter | None = None,
+) -> RunResult:
+    """Scan, triage, fix, verify, decide and deliver every remediation at its granted level."""
+    from patchpilot.assess.exploit import ExploitIndex
+    from patchpilot.deliver.fix import fix_branches
+    from patchpilot.deliver.forge import LocalForge
+    from patchpilot.planning.plan import build_plan
+    from patchpilot.policy.decide import decide
+    from patchpilot.policy.facts import facts_for_remediation
+    from patchpilot.policy.load import validate_for_project
+    from patchpilot.verify.testcmd import detect_test_command
+
+    reporter = reporter or Reporter()
+    root = root.resolve()
+    has_tests = _has_test_command(root, detect_test_command)
+    validate_for_project(policy, root, has_tests)
+    forge = options.forge or LocalForge()
+
+    scanned = scan(root, store, reporter)
+    reporter.record(scan_record(scanned, str(root), store.digest()))
+    sorted_out = triage(
+        scanned, root, policy, vex=options.vex, today=options.now.date(), reporter=reporter
+    )
+    active_ids = {(f.id, f.component.purl) for f in sorted_out.active}
+    signals = ExploitIndex.open(store.path).for_findings(sorted_out.active)
+
+    def make_plan(project: Path) -> Plan:
+        fresh = scan(project, store, reporter)
+        kept = tuple(f for f in fresh.findings if (f.id, f.component.purl) in active_ids)
+        return build_plan(dataclasses.replace(fresh, findings=kept), store, options.plan, reporter)
+
+    fixed = fix_branches(
+        root, make_plan, store, group="package", keep_going=True, reporter=reporter
+    )
+    by_id = {r.id: r for r in fixed.plan.remediations}
+    for r in fixed.plan.remediations:
+        reporter.record(plan_record(r))
+    actions: list[Action] = []
+    for r in fixed.plan.remediations:
+        if r.applicable:
+            continue
+        facts = facts_for_remediation(r, None, signals, now=options.now, has_test_command=has_tests)
+        decision = decide(facts, policy, max_level=options.max_level)
+        ids = tuple(f.id for f in r.findings)
+        reporter.record(decide_record(None, (r.id,), ids, facts, decision, policy.digest))
+        actions.append(Action((r.id,), ids, None, None, r.reason, decision, "no-fix"))
+    for rem_ids, why in fixed.failed:
+        members = [by_id[i] for i in rem_ids]
+        ids = tuple(f.id for m in members for f in m.findings)
+        facts = facts_for_remediation(
+            members[0], None, signals, now=options.now, has_test_command=has_tests
+        )
+        decision = decide(facts, policy, max_level=min(options.max_level or 1, 1))
+        reporter.record(decide_record(None, rem_ids, ids, facts, decision, policy.digest))
+        actions.append(Action(rem_ids, ids, None, None, why, decision, "no-fix"))
+    for b in fixed.branches:
+        if b.branch is None:
+            continue
+        members = [by_id[i] for i in b.remediation_ids]
+        actions.append(
+            _act_on_branch(
+                root,
+                b,
+                members,
+                fixed.base_commit,
+                store,
+                policy,
+                signals,
+                has_tests,
+                forge,
+                options,
+                reporter,
+            )
+        )
+    return RunResult(
+        project=str(root),
+        policy_source=policy.source,
+        policy_digest=policy.digest,
+        tier=policy.tier,
+        scan=scanned,
+        triage=sorted_out,
+        actions=tuple(actions),
+        base_commit=fixed.base_commit,
+        notes=(*fixed.notes, *sorted_out.notes),
+    )
+
+
+def _has_test_command(root: Path, detect: Callable[[Path], object]) -> bool:
+    try:
+        detect(root)
+    except VerifyError:
+        return False
+    return True
+
+
+def _act_on_branch(
+    root: Path,
+    b: BranchResult,
+    members: Sequence[Remediation],
+    base_commit: str,
+    store: AdvisoryStore,
+    policy: Policy,
+    signals: Mapping[str, ExploitSignals],
+    has_tests: bool,
+    forge: Forge,
+    options: RunOptions,
+    reporter: Reporter,
+) -> Action:
+    from patchpilot.policy.decide import decide
+    from patchpilot.policy.facts import facts_for_remediation
+    from patchpilot.verify.evidence import verify_branch
+
+    branch = b.branch or ""
+    rem_ids = b.remediation_ids
+    finding_ids = tuple(dict.fromkeys(f.id for m in members for f in m.findings))
+    reporter.record(
+        branch_record(
+            branch, b.commits[-1], rem_ids, finding_ids, [e.path for e in b.edits], base_commit
+        )
+    )
+    evidence: Evidence | None = None
+    notes: list[str] = []
+    if has_tests:
+        try:
+            evidence = verify_branch(
+                root, branch, store, base=base_commit, timeout=options.timeout, reporter=reporter
+            )
+        except VerifyError as e:
+            notes.append(f"verify failed: {e}")
+    verdict = evidence.verdict if evidence is not None else None
+    summary = evidence.summary if evidence is not None else (notes[0] if notes else "not verified")
+    reporter.record(_verify_record(branch, rem_ids, finding_ids, evidence, summary))
+    decisions = []
+    for m in members:
+        facts = facts_for_remediation(
+            m, evidence, signals, now=options.now, has_test_command=has_tests
+        )
+        decisions.append((facts, decide(facts, policy, max_level=options.max_level)))
+    facts, decision = min(decisions, key=lambda fd: fd[1].level)
+    reporter.record(decide_record(branch, rem_ids, finding_ids, facts, decision, policy.digest))
+    return _deliver(
+        root, b, rem_ids, finding_ids, verdict, summary, decision, forge, options, reporter, notes
+    )
+
+
+def _verify_record(
+    branch: str,
+    rem_ids: Sequence[str],
+    finding_ids: Sequence[str],
+    evidence: Evidence | None,
+    summary: str,
+) -> Record:
+    from patchpilot.formats.evidence_out import evidence_to_dict
+
+    if evidence is None:
+        return verify_record(
+            branch,
+            rem_ids,
+            finding_ids,
+            verdict="not-verified",
+            summary=summary,
+            tests_before=None,
+            tests_after=None,
+            reach_share=None,
+            evidence=None,
+        )
+    data = evidence_to_dict(evidence)
+    before = evidence.comparison.before
+    after = evidence.comparison.after
+    return verify_record(
+        branch,
+        rem_ids,
+        finding_ids,
+        verdict=evidence.verdict,
+        summary=evidence.summary,
+        tests_before={"passed": before.passed, "failed": before.failed, "error": before.error},
+        tests_after={"passed": after.passed, "failed": after.failed, "error": after.error},
+        reach_share=_reach_share(evidence),
+        evidence=data,
+    )
+
+
+def _reach_share(evidence: Evidence) -> float | None:
+    if evidence.reach is None or not evidence.reach.targets:
+        return None
+    hit = sum(1 for t in evidence.reach.targets if t.executed)
+    return hit / len(evidence.reach.targets)
+
+
+def _deliver(
+    root: Path,
+    b: BranchResult,
+    rem_ids: tuple[str, ...],
+    finding_ids: tuple[str, ...],
+    verdict: str | None,
+    summary: str,
+    decision: Decision,
+    forge: Forge,
+    options: RunOptions,
+    reporter: Reporter,
+    notes: list[str],
+) -> Action:
+    """Merge (level 3), leave for review (level 2) or remove (level 1) the branch."""
+    from patchpilot.deliver.git import delete_branch
+
+    branch = b.branch or ""
+    title = b.body.splitlines()[0].lstrip("# ").strip() if b.body else branch
+    level = decision.level
+    target = options.target or _default_target(root)
+    if level >= 3:
+        action = "act-" + secrets.token_hex(5)
+        message = (
+            f"Merge {branch}: {title}\n\n"
+            f"patchpilot action {action}, level 3 by policy rule {decision.rule!r}:\n"
+            + "".join(f"- {r}\n" for r in decision.reasons)
+            + f"\nFindings: {', '.join(finding_ids)}\nUndo: patchpilot revert {action}\n"
+        )
+        try:
+            merged = _merge(root, forge, branch, target, title, b, message)
+        except (DeliverError, GitError) as e:
+            notes.append(f"merge refused, left for review: {e}")
+            reporter.note(f"{branch}: merge refused ({e}); left for review")
+            level = 2
+        else:
+            reporter.record(
+                merge_record(
+                    action,
+                    branch,
+                    rem_ids,
+                    finding_ids,
+                    target=merged.target,
+                    merge_commit=merged.merge_commit,
+                    previous_tip=merged.previous_tip,
+                    branch_commit=merged.branch_commit,
+                )
+            )
+            return Action(
+                rem_ids,
+                finding_ids,
+                branch,
+                verdict,
+                summary,
+                decision,
+                "merged",
+                action=action,
+                merge_commit=merged.merge_commit,
+                target=merged.target,
+                notes=tuple(notes),
+            )
+    if level == 2:
+        ref = forge.open_change(root, branch, target, title, b.body)
+        how = f"left for review as {ref.kind} {ref.url or ref.id}"
+        reporter.record(deliver_record(branch, rem_ids, finding_ids, 2, how))
+        return Action(
+            rem_ids,
+            finding_ids,
+            branch,
+            verdict,
+            summary,
+            decision,
+            "branch",
+            change=ref.url or ref.id,
+            target=target,
+            notes=tuple(notes),
+        )
+    delete_branch(root, branch)
+    reporter.record(
+        deliver_record(branch, rem_ids, finding_ids, 1, "report only: the branch was removed")
+    )
+    return Action(
+        rem_ids, finding_ids, None, verdict, summary, decision, "reported", notes=tuple(notes)
+    )
+
+
+def _default_target(root: Path) -> str:
+    from patchpilot.deliver.git import current_branch
+    from patchpilot.deliver.merge import default_branch
+
+    return current_branch(root) or default_branch(root)
+
+
+def _merge(
+    root: Path, forge: Forge, branch: str, target: str, title: str, b: BranchResult, message: str
+) -> MergeResult:
+    """Merge through the forge; locally, `merge_branch` also gives the tip to undo to."""
+    from patchpilot.deliver.forge import LocalForge
+    from patchpilot.deliver.git import resolve_commit
+    from patchpilot.deliver.merge import MergeResult, merge_branch
+
+    if isinstance(forge, LocalForge):
+        return merge_branch(
+            root, branch, target=target, message=message, expected_commit=b.commits[-1]
+        )
+    previous = resolve_commit(root, target)
+    ref = forge.open_change(root, branch, target, title, b.body)
+    sha = forge.merge_change(root, ref, message)
+    return MergeResult(
+        target=target, merge_commit=sha, previous_tip=previous, branch_commit=b.commits[-1]
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class GateOutcome:
+    """`patchpilot gate`: the findings that violate the policy, and why; the rest suppressed
+    (VEX, ignores) or below the policy's thresholds. `marks` feed the SARIF output."""
+
+    scan: ScanResult
+    triage: Triage
+    violations: tuple[Finding, ...]
+    why: Mapping[tuple[str, str], str]
+    marks: GateMarks
+    policy_source: str
+    policy_digest: str
+
+
+def gate(
+    root: Path,
+    store: AdvisoryStore,
+    policy: Policy,
+    *,
+    vex: Sequence[Path] = (),
+    today: date,
+    reporter: Reporter | None = None,
+) -> GateOutcome:
+    """Scan `root` and hold every finding not suppressed by VEX or an ignore against the
+    policy's `[gate]` thresholds (severity, KEV membership, EPSS)."""
+    from patchpilot.assess.exploit import ExploitIndex
+    from patchpilot.formats.sarif import GateMarks
+    from patchpilot.policy.gate import violates
+
+    reporter = reporter or Reporter()
+    scanned = scan(root, store, reporter)
+    sorted_out = triage(scanned, root, policy, vex=vex, today=today, reporter=reporter)
+    signals = ExploitIndex.open(store.path).for_findings(sorted_out.active)
+    violations: list[Finding] = []
+    why: dict[tuple[str, str], str] = {}
+    for f in sorted_out.active:
+        reasons = violates(f, policy.gate, signals.get(f.id))
+        if reasons:
+            violations.append(f)
+            why[(f.id, f.component.purl)] = "; ".join(reasons)
+    marks = GateMarks(
+        violations=frozenset(why),
+        suppressed={
+            (s.finding.id, s.finding.component.purl): (s.by, f"{s.by}: {s.reason}")
+            for s in sorted_out.suppressed
+        },
+    )
+    reporter.record(gate_record(str(root), violations, 1 if violations else 0))
+    return GateOutcome(
+        scan=scanned,
+        triage=sorted_out,
+        violations=tuple(violations),
+        why=why,
+        marks=marks,
+        policy_source=policy.source,
+        policy_digest=policy.digest,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Reverted:
+    action: str
+    target: str
+    merge_commit: str
+    revert_commit: str
+    reopened: tuple[str, ...]
+
+
+def revert(
+    root: Path,
+    action: str,
+    *,
+    target: str,
+    merge_commit: str,
+    finding_ids: Sequence[str],
+    reason: str,
+    actor: str,
+    reporter: Reporter | None = None,
+) -> Reverted:
+    """Revert the merge commit of `action` on `target` and reopen its findings.
+
+    The caller finds `target`, `merge_commit` and `finding_ids` in the ledger's `merge` record.
+    """
+    from patchpilot.deliver.merge import revert_merge
+
+    reporter = reporter or Reporter()
+    message = (
+        f"Revert patchpilot action {action}\n\n{reason}\n\n"
+        f"Reopens: {', '.join(finding_ids)}\nRequested by: {actor}\n"
+    )
+    done = revert_merge(root, merge_commit, target=target, message=message)
+    reporter.record(
+        revert_record(
+            action,
+            finding_ids,
+            target=done.target,
+            merge_commit=merge_commit,
+            revert_commit=done.revert_commit,
+            reason=reason,
+            actor=actor,
+        )
+    )
+    reporter.record(reopen_record(action, finding_ids, reason, actor))
+    return Reverted(action, done.target, merge_commit, done.revert_commit, tuple(finding_ids))

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from patchpilot.planning.plan import PlanOptions
 
 
-def _options(args: argparse.Namespace) -> PlanOptions:
+def plan_options(args: argparse.Namespace) -> PlanOptions:
     from patchpilot.planning.index import default_index
     from patchpilot.planning.levels import parse_upgrade_config
     from patchpilot.planning.plan import PlanOptions
@@ -38,7 +38,7 @@ def run_plan(args: argparse.Namespace) -> ExitCode:
     from patchpilot.formats.plan_out import render_plan
 
     fmt = choose_format(args.format)
-    options = _options(args)
+    options = plan_options(args)
     with (
         AdvisoryStore.open(store_path(args), create=False) as store,
         reporter_for(fmt, args) as reporter,
@@ -54,7 +54,7 @@ def run_fix(args: argparse.Namespace) -> ExitCode:
     from patchpilot.formats.plan_out import render_fix
 
     fmt = choose_format(args.format)
-    options = _options(args)
+    options = plan_options(args)
     with (
         AdvisoryStore.open(store_path(args), create=False) as store,
         reporter_for(fmt, args) as reporter,

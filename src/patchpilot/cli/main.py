@@ -160,7 +160,119 @@ def build_parser() -> argparse.ArgumentParser:
     upd.add_argument("--format", "-f", choices=("table", "json"), default=None)
     status = dbsub.add_parser("status", parents=[common], help="what the store holds")
     status.add_argument("--format", "-f", choices=("table", "json"), default=None)
+    kev = dbsub.add_parser(
+        "import-kev",
+        parents=[common],
+        help="import the CISA KEV catalog (known_exploited_vulnerabilities.json)",
+    )
+    kev.add_argument("file", type=Path, metavar="FILE")
+    kev.add_argument("--format", "-f", choices=("table", "json"), default=None)
+    epss = dbsub.add_parser(
+        "import-epss", parents=[common], help="import FIRST EPSS scores (CSV, gzipped or not)"
+    )
+    epss.add_argument("file", type=Path, metavar="FILE")
+    epss.add_argument("--format", "-f", choices=("table", "json"), default=None)
+
+    _add_autonomy(sub, common, planning)
     return parser
+
+
+def _add_autonomy(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: argparse.ArgumentParser,
+    planning: argparse.ArgumentParser,
+) -> None:
+    """`run`, `gate`, `revert`, `explain` and `ledger`: the policy-driven commands."""
+    policy = argparse.ArgumentParser(add_help=False)
+    policy.add_argument(
+        "--policy", type=Path, help="policy file (default: PATH/.patchpilot.toml, else built-in)"
+    )
+    policy.add_argument(
+        "--vex",
+        type=Path,
+        action="append",
+        metavar="FILE",
+        help="OpenVEX or CycloneDX VEX document (repeatable; the project's own are always read)",
+    )
+    run = sub.add_parser(
+        "run",
+        parents=[common, planning, policy],
+        help="scan, fix, verify, decide and deliver each fix at the level the policy grants",
+        description=(
+            "The whole loop: scan, suppress what VEX statements and ignores cover, prepare one "
+            "branch per fix, verify it with the project's tests, decide its autonomy level with "
+            "the policy (1 report, 2 branch for review, 3 merge) and act on it. Every step is "
+            "recorded in the ledger."
+        ),
+        epilog="exit status: 0 done (whatever the levels), 2 usage or input error, 3 internal.",
+    )
+    run.add_argument("--max-level", type=int, metavar="N", help="never go past level N (1, 2 or 3)")
+    run.add_argument("--target", help="branch merges go into (default: the checked-out branch)")
+    run.add_argument("--timeout", type=float, help="seconds per test run (default 900)")
+    run.add_argument(
+        "--vex-out", type=Path, metavar="FILE", help="write an OpenVEX document of the outcome"
+    )
+    gate = sub.add_parser(
+        "gate",
+        parents=[common, policy],
+        help="CI gate: fail when findings violate the policy (no valid ignore or VEX statement)",
+        epilog="exit status: 0 passed, 1 violations, 2 usage or input error, 3 internal error.",
+    )
+    gate.add_argument("path", type=Path, nargs="?", default=Path(), help="project directory")
+    gate.add_argument("--format", "-f", choices=("table", "json", "sarif"), default=None)
+    gate.add_argument("--output", "-o", type=Path, help="write the report to FILE")
+    revert = sub.add_parser(
+        "revert",
+        parents=[common],
+        help="revert a merge patchpilot made and reopen its findings",
+        epilog="exit status: 0 reverted, 2 unknown action, already reverted or conflict, "
+        "3 internal error.",
+    )
+    revert.add_argument("action", help="the action ID (from `run` or `explain`)")
+    revert.add_argument("path", type=Path, nargs="?", default=Path(), help="repository")
+    revert.add_argument("--reason", required=True, help="why (recorded in the ledger)")
+    revert.add_argument("--actor", help="who asks (default: the current user)")
+    revert.add_argument("--format", "-f", choices=("table", "json"), default=None)
+    revert.add_argument("--output", "-o", type=Path, help=argparse.SUPPRESS)
+
+    ledger_common = argparse.ArgumentParser(add_help=False)
+    ledger_common.add_argument(
+        "--ledger",
+        metavar="URL",
+        default=None,
+        help="ledger database as a SQLAlchemy URL (e.g. postgresql+psycopg://…); "
+        "default: the --db file",
+    )
+    ledger = sub.add_parser("ledger", parents=[common], help="check or export the decision ledger")
+    ledger_sub = ledger.add_subparsers(dest="ledger_command", metavar="ACTION")
+    ledger_verify = ledger_sub.add_parser(
+        "verify",
+        parents=[common, ledger_common],
+        help="check the hash chain: any edited, reordered or deleted event is named",
+        epilog="exit status: 0 intact, 1 broken (the first bad event is named), "
+        "2 the ledger cannot be read, 3 internal error.",
+    )
+    ledger_verify.add_argument("--format", "-f", choices=("table", "json"), default=None)
+    ledger_export = ledger_sub.add_parser(
+        "export",
+        parents=[common, ledger_common],
+        help="write every event as one JSON line, hashes included",
+    )
+    ledger_export.add_argument("--output", "-o", type=Path, help="write to FILE, not stdout")
+    explain = sub.add_parser(
+        "explain",
+        parents=[common, ledger_common],
+        help="tell the story of a finding, branch, commit or action from the ledger",
+        epilog="exit status: 0 told, 2 unknown ID or unreadable ledger, 3 internal error.",
+    )
+    explain.add_argument(
+        "ident",
+        metavar="ID",
+        help="finding ID or alias, branch, commit SHA (7+ hex digits), action, remediation "
+        "or event id",
+    )
+    explain.add_argument("--format", "-f", choices=("table", "json"), default=None)
+    explain.add_argument("--output", "-o", type=Path, help="write the story to FILE")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -201,16 +313,39 @@ def dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> ExitC
         from patchpilot.cli.verify import run_verify
 
         return run_verify(args)
+    if args.command == "ledger":
+        from patchpilot.cli import ledger
+
+        if args.ledger_command == "verify":
+            return ledger.run_ledger_verify(args)
+        if args.ledger_command == "export":
+            return ledger.run_ledger_export(args)
+        raise UsageError("ledger: choose an action: verify or export")
+    if args.command == "explain":
+        from patchpilot.cli.ledger import run_explain
+
+        return run_explain(args)
+    if args.command in ("run", "gate", "revert"):
+        from patchpilot.cli import run
+
+        handlers = {"run": run.run_run, "gate": run.run_gate, "revert": run.run_revert}
+        return handlers[args.command](args)
     if args.command == "db":
         from patchpilot.cli import db
 
+        if args.db_command in ("import-kev", "import-epss"):
+            from patchpilot.cli import signals
+
+            if args.db_command == "import-kev":
+                return signals.run_import_kev(args)
+            return signals.run_import_epss(args)
         if args.db_command == "import":
             return db.run_import(args)
         if args.db_command == "update":
             return db.run_update(args)
         if args.db_command == "status":
             return db.run_status(args)
-        raise UsageError("db: choose an action: import, update or status")
+        raise UsageError("db: choose an action: import, update, status, import-kev or import-epss")
     parser.print_help(sys.stderr)
     return ExitCode.INPUT_ERROR
 

@@ -1,0 +1,236 @@
+"""Rendering of `patchpilot run` and `patchpilot gate`: JSON documents and terminal text.
+
+`patchpilot.run/1` lists, per remediation group, the branch, the verify verdict, the decision
+(level, rule, reasons) and what was delivered (merged with its action ID and undo command, left
+as a branch for review, or reported only), plus the findings suppressed by VEX or ignores and
+the ignores that expired or matched nothing. `patchpilot.gate/1` lists violations and
+suppressions. The table form says the same in plain lines for a terminal.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from patchpilot import __version__
+from patchpilot.errors import OutputError
+
+if TYPE_CHECKING:
+    from patchpilot.engine import Action, GateOutcome, RunResult, Triage
+
+RUN_SCHEMA = "patchpilot.run/1"
+GATE_SCHEMA = "patchpilot.gate/1"
+
+_DELIVERED = {
+    "merged": "merged",
+    "branch": "branch left for review",
+    "reported": "reported only",
+    "no-fix": "no fix",
+}
+
+
+def _action(a: Action) -> dict[str, Any]:
+    return {
+        "remediations": list(a.remediation_ids),
+        "findings": list(a.finding_ids),
+        "branch": a.branch,
+        "verify": a.verdict,
+        "summary": a.summary,
+        "decision": {
+            "level": a.decision.level,
+            "rule": a.decision.rule,
+            "reasons": list(a.decision.reasons),
+            "tier": a.decision.tier,
+            "capped_by": a.decision.capped_by,
+        },
+        "delivered": a.delivered,
+        "action": a.action,
+        "merge_commit": a.merge_commit,
+        "target": a.target,
+        "change": a.change,
+        "undo": f"patchpilot revert {a.action}" if a.action else None,
+        "notes": list(a.notes),
+    }
+
+
+def _triage(t: Triage) -> dict[str, Any]:
+    return {
+        "suppressed": [
+            {
+                "finding": s.finding.id,
+                "package": s.finding.component.name,
+                "version": s.finding.component.version,
+                "by": s.by,
+                "source": s.source,
+                "reason": s.reason,
+                "expires": s.expires,
+            }
+            for s in t.suppressed
+        ],
+        "expired_ignores": list(t.expired_ignores),
+        "unused_ignores": list(t.unused_ignores),
+    }
+
+
+def _triage_lines(t: Triage) -> list[str]:
+    lines = [
+        f"  suppressed {s.finding.id} ({s.finding.component.name} "
+        f"{s.finding.component.version}) by {s.by}: {s.reason}"
+        for s in t.suppressed
+    ]
+    lines.extend(f"  ignore: {n}" for n in (*t.expired_ignores, *t.unused_ignores))
+    return lines
+
+
+def run_to_dict(r: RunResult) -> dict[str, Any]:
+    return {
+        "schema": RUN_SCHEMA,
+        "patchpilot": __version__,
+        "project": r.project,
+        "policy": {"source": r.policy_source, "digest": r.policy_digest, "tier": r.tier},
+        "base_commit": r.base_commit,
+        "findings": len(r.scan.findings),
+        **_triage(r.triage),
+        "actions": [_action(a) for a in r.actions],
+        "notes": list(r.notes),
+    }
+
+
+def _dump(data: dict[str, Any]) -> str:
+    try:
+        return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    except (TypeError, ValueError) as e:
+        raise OutputError(f"cannot serialise the result as JSON: {e}") from e
+
+
+def render_run(r: RunResult, fmt: str) -> str:
+    if fmt == "json":
+        return _dump(run_to_dict(r))
+    lines = [
+        f"patchpilot run on {r.project}",
+        f"policy: {r.policy_source} (tier {r.tier}, {r.policy_digest[:19]})",
+        f"{len(r.scan.findings)} findings; {len(r.triage.suppressed)} suppressed",
+        "",
+    ]
+    lines.extend(_triage_lines(r.triage))
+    if r.triage.suppressed or r.triage.expired_ignores or r.triage.unused_ignores:
+        lines.append("")
+    for a in r.actions:
+        head = a.branch or ", ".join(a.remediation_ids)
+        lines.append(
+            f"level {a.decision.level}  {_DELIVERED.get(a.delivered, a.delivered):<22} {head}"
+        )
+        lines.append(f"    findings: {', '.join(a.finding_ids)}")
+        if a.verdict:
+            lines.append(f"    verify: {a.verdict} — {a.summary}")
+        elif a.summary:
+            lines.append(f"    {a.summary}")
+        reasons = a.decision.reasons
+        if a.delivered == "no-fix":
+            # Which higher rules did not apply is noise when there is nothing to apply.
+            reasons = tuple(r for r in reasons if "does not apply" not in r)
+        lines.extend(f"    - {r}" for r in reasons)
+        if a.action:
+            lines.append(
+                f"    merged into {a.target} as {(a.merge_commit or '')[:12]}; "
+                f"undo: patchpilot revert {a.action}"
+            )
+        lines.extend(f"    note: {n}" for n in a.notes)
+    lines.extend(f"note: {n}" for n in r.notes)
+    return "\n".join(lines) + "\n"
+
+
+def gate_to_dict(g: GateOutcome) -> dict[str, Any]:
+    return {
+        "schema": GATE_SCHEMA,
+        "patchpilot": __version__,
+        "project": g.scan.inventory.root,
+        "policy": {"source": g.policy_source, "digest": g.policy_digest},
+        "passed": not g.violations,
+        "violations": [
+            {
+                "finding": f.id,
+                "aliases": list(f.aliases),
+                "package": f.component.name,
+                "version": f.component.version,
+                "severity": f.severity.level.value,
+                "why": g.why.get((f.id, f.component.purl), ""),
+            }
+            for f in g.violations
+        ],
+        **_triage(g.triage),
+    }
+
+
+def render_gate(g: GateOutcome, fmt: str) -> str:
+    if fmt == "json":
+        return _dump(gate_to_dict(g))
+    if fmt == "sarif":
+        from patchpilot.formats.sarif import render
+
+        return render(g.scan, g.marks)
+    lines = [f"gate on {g.scan.inventory.root}: " + ("FAILED" if g.violations else "passed")]
+    for f in g.violations:
+        why = g.why.get((f.id, f.component.purl), "")
+        lines.append(
+            f"  {f.severity.level.value:<8} {f.id:<22} {f.component.name} {f.component.version}"
+            + (f"  ({why})" if why else "")
+        )
+    lines.extend(_triage_lines(g.triage))
+    return "\n".join(lines) + "\n"
+
+
+def run_vex(r: RunResult, *, product: str | None = None) -> str:
+    """An OpenVEX document of the run's outcome for the project (`product`, default its
+    `file:` URL): `fixed` for findings merged at level 3 (naming the merge commit), `affected`
+    with an action statement for every other open finding. `not_affected` is never claimed
+    from a run's evidence: tests that do not reach a function do not prove it unreachable.
+    Findings already suppressed by the project's own VEX or ignores are left out."""
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from patchpilot.formats.openvex import (
+        affected_statement,
+        fixed_statement,
+        openvex_document,
+        project_iri,
+    )
+
+    ident = product or project_iri(Path(r.project))
+    now = datetime.now(UTC)
+    merged: dict[str, Action] = {}
+    planned: dict[str, Action] = {}
+    for a in r.actions:
+        for fid in a.finding_ids:
+            (merged if a.delivered == "merged" else planned)[fid] = a
+    statements = []
+    suppressed = {s.finding.id for s in r.triage.suppressed}
+    for f in r.scan.findings:
+        if f.id in suppressed:
+            continue
+        done = merged.get(f.id)
+        if done is not None and done.merge_commit:
+            statements.append(
+                fixed_statement(
+                    f,
+                    ident,
+                    fixed_by=f"merge {done.merge_commit} into {done.target} "
+                    f"(patchpilot action {done.action})",
+                    timestamp=now,
+                )
+            )
+            continue
+        pending = planned.get(f.id)
+        if pending is None:
+            action = "no fix is available yet; follow the advisory's workaround"
+        elif pending.delivered == "branch":
+            action = f"review and merge branch {pending.branch} ({pending.summary})"
+        else:
+            action = f"no automatic fix: {pending.summary}"
+        statements.append(affected_statement(f, ident, action, timestamp=now))
+    return openvex_document(
+        statements,
+        author="patchpilot",
+        doc_id=f"https://openvex.dev/docs/patchpilot/{r.base_commit[:16] or 'run'}",
+        timestamp=now,
+    )
