@@ -19,6 +19,7 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from patchpilot.cli.main import main
@@ -26,6 +27,7 @@ from patchpilot.cli.main import main
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "webapp"
 ADVISORIES = ROOT / "examples" / "advisories"
+OPENVEX_SCHEMA = ROOT / "tests" / "assets" / "assess" / "openvex_json_schema.json"
 URLLIB3 = {"PYSEC-2021-108", "PYSEC-2023-192", "GHSA-34jh-p97f-mpxf", "PYSEC-2023-212"}
 
 pytestmark = [pytest.mark.slow, pytest.mark.network]
@@ -84,7 +86,8 @@ def test_verified_patch_is_merged_explained_and_reverted(
 ) -> None:
     repo = example_repo(tmp_path)
     base = git(repo, "rev-parse", "HEAD").strip()
-    doc = run(repo, db, capsys)
+    vex_out = tmp_path / "notify.openvex.json"
+    doc = run(repo, db, capsys, "--vex-out", str(vex_out))
     action = urllib3_action(doc)
     decision = action["decision"]
     assert isinstance(decision, dict)
@@ -100,6 +103,16 @@ def test_verified_patch_is_merged_explained_and_reverted(
     others = [a for a in doc["actions"] if a is not action]  # type: ignore[union-attr]
     assert others
     assert all(a["decision"]["level"] == 1 and a["branch"] is None for a in others)
+
+    # OpenVEX of the outcome: `fixed` (naming the merge) for the merged findings, `affected`
+    # with an action for the rest; valid against the published schema.
+    vex = json.loads(vex_out.read_text(encoding="utf-8"))
+    jsonschema.validate(vex, json.loads(OPENVEX_SCHEMA.read_text(encoding="utf-8")))
+    status = {st["vulnerability"]["name"]: st for st in vex["statements"]}
+    for fid in URLLIB3:
+        assert status[fid]["status"] == "fixed"
+    assert status["PYSEC-2021-142"]["status"] == "affected"
+    assert status["PYSEC-2021-142"]["action_statement"]
 
     # The ledger alone tells the story, from the advisory to the merge.
     capsys.readouterr()
