@@ -212,6 +212,13 @@ def _add_autonomy(
     run.add_argument(
         "--vex-out", type=Path, metavar="FILE", help="write an OpenVEX document of the outcome"
     )
+    run.add_argument(
+        "--forge",
+        choices=("local", "github", "gitlab"),
+        default="local",
+        help="where branches go for review and merges happen (default: local git; github and "
+        "gitlab read GITHUB_REPOSITORY/GITHUB_TOKEN or CI_PROJECT_ID/GITLAB_TOKEN)",
+    )
     gate = sub.add_parser(
         "gate",
         parents=[common, policy],

@@ -24,6 +24,7 @@ from patchpilot.events import Fanout, Reporter
 if TYPE_CHECKING:
     from patchpilot.advisories.store import AdvisoryStore
     from patchpilot.audit.ledger import Ledger
+    from patchpilot.deliver.forge import Forge
     from patchpilot.policy.model import Policy
 
 
@@ -85,6 +86,7 @@ def run_run(args: argparse.Namespace) -> ExitCode:
         target=args.target,
         vex=tuple(args.vex or ()),
         timeout=args.timeout,
+        forge=forge_from(args.forge),
     )
     with (
         AdvisoryStore.open(store_path(args), create=False) as store,
@@ -184,6 +186,32 @@ def run_revert(args: argparse.Namespace) -> ExitCode:
             args.output,
         )
     return ExitCode.OK
+
+
+def forge_from(name: str) -> Forge | None:
+    """The forge `run` opens and merges changes through; settings come from the environment,
+    as CI systems provide them (GitHub Actions: GITHUB_REPOSITORY, GITHUB_API_URL; GitLab CI:
+    CI_PROJECT_ID, CI_API_V4_URL) plus a token (GITHUB_TOKEN / GITLAB_TOKEN)."""
+    from patchpilot.deliver.forge import GitHubForge, GitLabForge
+
+    env = os.environ
+    remote = env.get("PATCHPILOT_REMOTE", "origin")
+    if name == "local":
+        return None
+    if name == "github":
+        repository = env.get("GITHUB_REPOSITORY", "")
+        owner, _, repo = repository.partition("/")
+        token = env.get("GITHUB_TOKEN", "")
+        if not owner or not repo or not token:
+            raise UsageError("--forge github needs GITHUB_REPOSITORY=owner/repo and GITHUB_TOKEN")
+        api = env.get("GITHUB_API_URL", "https://api.github.com")
+        return GitHubForge(api, owner, repo, token, remote=remote)
+    project = env.get("CI_PROJECT_ID", "")
+    token = env.get("GITLAB_TOKEN", "")
+    if not project or not token:
+        raise UsageError("--forge gitlab needs CI_PROJECT_ID and GITLAB_TOKEN")
+    api = env.get("CI_API_V4_URL", "https://gitlab.com/api/v4")
+    return GitLabForge(api, project, token, remote=remote)
 
 
 def _user() -> str:
