@@ -62,9 +62,23 @@ def run_status(args: argparse.Namespace) -> ExitCode:
     from patchpilot.advisories.store import AdvisoryStore
 
     fmt = choose_format(args.format)
+    from patchpilot.assess.exploit import ExploitIndex
+    from patchpilot.cli.signals import import_dict, import_line
+
     with AdvisoryStore.open(store_path(args), create=False) as store:
         status = store.status()
-    emit(_render_status(status, fmt), None)
+    signals = ExploitIndex.open(store_path(args)).status()
+    current = [entry for entry in (signals.kev, signals.epss) if entry is not None]
+    if fmt == "json":
+        doc = json.loads(_render_status(status, fmt))
+        doc["signals"] = [import_dict(entry) for entry in current]
+        emit(json.dumps(doc, indent=2), None)
+        return ExitCode.OK
+    text = _render_status(status, fmt)
+    lines = [import_line(entry) for entry in current] or [
+        "exploit signals: none imported (db import-kev FILE, db import-epss FILE)"
+    ]
+    emit(text + "\n".join(lines) + "\n", None)
     return ExitCode.OK
 
 
