@@ -12,7 +12,7 @@ BIN    := $(VENV)/bin
 # nginx (`nginx -t` validates TLS mitigations) and PostgreSQL (the ledger's schema runs there
 # too). Installed with apt-get as root or through passwordless sudo; otherwise the tests that
 # need them are skipped, each saying why.
-SYSDEPS := nginx-light postgresql
+SYSDEPS := nginx openssl postgresql
 
 $(BIN)/patchpilot: pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; run make PYTHON=python3.X" >&2; exit 2; }
@@ -32,7 +32,7 @@ lint: venv
 	$(BIN)/mypy
 
 sysdeps:
-	@if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then \
+	@if { command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; } && command -v openssl >/dev/null 2>&1; then \
 	  if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then exit 0; fi; fi; \
 	if ! command -v apt-get >/dev/null 2>&1; then \
 	  echo "note: no apt-get; tests needing $(SYSDEPS) will be skipped" >&2; exit 0; fi; \
