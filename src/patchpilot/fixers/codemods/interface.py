@@ -1,0 +1,802 @@
+"""The seam every code-fix pattern ("codemod") implements, and the values a code fix reports.
+
+A codemod is a small class: identity and metadata as class attributes (`id`, `cwe`, `tier`,
+`title`, `rules`, an explanation in `docs/<id>.md`), guards at project and file scope
+(`project_refusal`, `file_refusal`) and a libcst transformer (`transformer`) that rewrites
+matching nodes and guards each node. The engine (`engine.run_codemods`) parses files, runs
+codemods, checks post-conditions and turns every guard failure into a `Refusal`; a codemod
+never writes files and never skips a candidate silently.
+
+How to write a codemod
+----------------------
+1. Subclass `Codemod` in `fixers/codemods/<module>.py`; set `id` (kebab-case, stable: it is
+   the name in reports, `--only` and the ledger), `cwe`, `tier`, `title`, `rules` (the Bandit,
+   Ruff and Semgrep rule ids that flag the pattern: SARIF targeting and `# noqa: S506` /
+   `# nosec B506` matching use them) and `hints` (substrings a file must contain for the
+   codemod to run on it at all, e.g. `("yaml",)`; a cheap prefilter — override `relevant`
+   for a sharper one, but it must never reject a file the transformer would change:
+   resolving libcst metadata is the expensive step of a run).
+2. Write the PR text in `fixers/codemods/docs/<id>.md` (Markdown: what was unsafe, what the
+   rewrite does, when it would not be safe and what patchpilot refuses). `explanation` reads it.
+3. Project-wide guards go in `project_refusal(project)` and file-wide ones in
+   `file_refusal(file, project)`; both return a `Veto(reason, detail)` or None. A veto does not
+   hide anything: the engine still runs the transformer and records every site it would have
+   changed as a `Refusal` with the veto's reason, and leaves the file untouched. Repository
+   facts (YAML constructors registered anywhere, a global `socket.setdefaulttimeout`, …) are
+   computed once per run with `project.fact(key, compute)`; `project.python_guard(...)` checks
+   `requires-python`.
+4. `transformer(run)` returns a `CodemodTransformer` subclass instance (a libcst
+   `ContextAwareTransformer` with QualifiedName/Position/Parent/Scope metadata resolved).
+   In `leave_*(original_node, updated_node)`:
+   - match with `self.call_name(original_node, {"yaml.load", ...})` (alias-aware: it sees
+     through `import yaml as y` and `from yaml import load as l`);
+   - call `self.may_change(original_node)` first: it applies SARIF targeting and records a
+     `suppressed` refusal for `# nosec` / `# noqa: S…` / `# pragma: no-remediate`;
+   - on a node-level guard failure call `self.refuse(original_node, Reason.X, detail)` and
+     return `updated_node` unchanged;
+   - otherwise build the new node (use `append_arg` / `replace_arg` so commas and multi-line
+     layout are kept; `self.reference(original_node, "yaml", "SafeLoader")` spells a name with
+     the file's existing import alias or schedules the import), call
+     `self.changed(original_node, "what changed")` and return it.
+   Always pass `original_node` to these helpers: metadata (lines, scopes) exists only for it.
+   Other helpers: `origin_calls(expr)` (what call produced this name: `s = requests.Session()`,
+   `with tarfile.open(p) as tf`), `find_arg`, `positional`, `splat`, `remove_arg`,
+   `string_value`, `words_in` / `identifier_words` (name-based context guards).
+5. Register an instance in `fixers/codemods/registry.py` and add golden `input.py → want.py`
+   cases under `tests/assets/codemods/<id>/` plus one negative fixture per refusal reason.
+The engine then keeps a file's rewrite only if it compiles, a second run changes nothing, and
+`ruff --select F401,F821,F811` reports nothing new; otherwise every change becomes a refusal
+(`postcondition-*`).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tokenize
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, ClassVar, TypeVar, cast
+
+import libcst as cst
+import libcst.matchers as m
+from libcst.codemod import CodemodContext, ContextAwareTransformer
+from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from libcst.metadata import (
+    ParentNodeProvider,
+    PositionProvider,
+    QualifiedNameProvider,
+    Scope,
+    ScopeProvider,
+)
+
+if TYPE_CHECKING:
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
+
+    from patchpilot.model import Inventory
+
+T = TypeVar("T")
+
+
+class Tier(StrEnum):
+    """How far a codemod's rewrite can be trusted (fix-patterns.md).
+
+    `A`: semantics-preserving under its guards (may be merged automatically when tests execute
+    the changed line); `A-`: the same, behind a version or environment guard; `B`: deterministic
+    but visibly changes behaviour (a reviewed change); `C`: detect and explain only.
+    """
+
+    A = "A"
+    A_MINUS = "A-"
+    B = "B"
+    C = "C"
+
+
+class Reason(StrEnum):
+    """Reason codes of refusals (kebab-case; reports, tests and the ledger use the values).
+
+    `Refusal.reason` is a plain `str`, so a codemod may use a code of its own; the common ones
+    live here so that reports can explain them.
+    """
+
+    # engine and file scope
+    PARSE_ERROR = "parse-error"
+    UNREADABLE = "unreadable"
+    SUPPRESSED = "suppressed"
+    TEST_FILE = "test-file"
+    POSTCONDITION_COMPILE = "postcondition-compile"
+    POSTCONDITION_IDEMPOTENCE = "postcondition-idempotence"
+    POSTCONDITION_RUFF = "postcondition-ruff"
+    # project scope
+    PYTHON_TOO_OLD = "python-too-old"
+    PYTHON_UNKNOWN = "python-unknown"
+    CUSTOM_CONSTRUCTORS = "custom-constructors"
+    CUSTOM_TAGS = "custom-tags"
+    GLOBAL_SOCKET_TIMEOUT = "global-socket-timeout"
+    # node scope
+    KWARGS_SPLAT = "kwargs-splat"
+    ARGS_SPLAT = "args-splat"
+    LOADER_FROM_VARIABLE = "loader-from-variable"
+    NOT_A_LITERAL = "not-a-literal"
+    NAME_CONFLICT = "name-conflict"
+    SHELL_METACHARACTERS = "shell-metacharacters"
+    SHELL_BUILTIN = "shell-builtin"
+    SHELL_LIST_ARGV = "shell-list-argv"
+    EXECUTABLE_SET = "executable-set"
+    SECURITY_CONTEXT = "security-context"
+    MEMBERS_ARGUMENT = "members-argument"
+    STREAMING = "streaming"
+    COMPOUND_STATEMENT = "compound-statement"
+    EMPTY_COMMAND = "empty-command"
+    CODEMOD_ERROR = "codemod-error"
+    ROUNDTRIP = "roundtrip"
+
+
+@dataclass(frozen=True, slots=True)
+class CodeChange:
+    """One rewrite a codemod made: the file (relative, `/`), the 1-based line, in plain words."""
+
+    codemod: str
+    path: str
+    line: int
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """One place a codemod would have rewritten but did not, with the reason code and why.
+
+    `line` is None for a refusal about a whole file (a file that does not parse).
+    """
+
+    codemod: str
+    path: str
+    line: int | None
+    reason: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Veto:
+    """A project- or file-scope guard that failed: every site in scope becomes a refusal."""
+
+    reason: str
+    detail: str
+
+
+# ---------------------------------------------------------------------------------------------
+# Files
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    """The suppression comment on one line: `everything` for a bare `# nosec`, a bare `# noqa`
+    or `# pragma: no-remediate`; otherwise the rule codes it names (`B506`, `S506`)."""
+
+    comment: str
+    everything: bool
+    codes: frozenset[str]
+
+    def covers(self, rules: Collection[str]) -> bool:
+        return self.everything or any(rule.upper() in self.codes for rule in rules)
+
+
+_NOSEC = re.compile(r"#\s*nosec\b(?P<rest>[^#]*)", re.IGNORECASE)
+_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z0-9,\s]+))?", re.IGNORECASE)
+_PRAGMA = re.compile(r"#\s*pragma:\s*no-remediate\b", re.IGNORECASE)
+_CODE = re.compile(r"\b[A-Z]+[0-9]+\b")
+
+
+def parse_suppression(comment: str) -> Suppression | None:
+    """The suppression a comment carries, or None (`# nosec B506,B602`, `# noqa: S506`)."""
+    text = comment.strip()
+    if _PRAGMA.search(text):
+        return Suppression(text, True, frozenset())
+    codes: set[str] = set()
+    everything = False
+    nosec = _NOSEC.search(text)
+    if nosec:
+        named = _CODE.findall(nosec.group("rest").upper())
+        everything = everything or not named
+        codes.update(named)
+    noqa = _NOQA.search(text)
+    if noqa:
+        named = _CODE.findall((noqa.group("codes") or "").upper())
+        everything = everything or not named
+        codes.update(named)
+    if not nosec and not noqa:
+        return None
+    return Suppression(text, everything, frozenset(codes))
+
+
+def scan_suppressions(source: str) -> dict[int, Suppression]:
+    """Suppression comments by 1-based line; real comments only (tokenize), not strings."""
+    found: dict[int, Suppression] = {}
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+            if tok.type == tokenize.COMMENT:
+                sup = parse_suppression(tok.string)
+                if sup is not None:
+                    found[tok.start[0]] = sup
+    except (tokenize.TokenError, SyntaxError, ValueError):
+        # A file tokenize cannot read (libcst may still parse it): fall back to every `#`.
+        for number, line in enumerate(source.splitlines(), start=1):
+            if "#" in line:
+                sup = parse_suppression(line[line.index("#") :])
+                if sup is not None:
+                    found[number] = sup
+    return found
+
+
+_TEST_DIRS = frozenset({"test", "tests", "testing"})
+
+
+def is_test_path(path: str) -> bool:
+    """Test modules by the usual conventions: under `tests/`, `test_*.py`, `*_test.py`,
+    `conftest.py`."""
+    p = PurePosixPath(path)
+    name = p.name
+    return (
+        name == "conftest.py"
+        or name.startswith("test_")
+        or name.endswith("_test.py")
+        or any(part in _TEST_DIRS for part in p.parts[:-1])
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FileContext:
+    """One Python file as codemods see it.
+
+    `path` is relative to `root` with `/` separators; `suppressions` maps 1-based lines to the
+    suppression comment on them; `targets`, when given, restricts each codemod (by id) to nodes
+    on those lines (SARIF targeting; a codemod missing from the mapping touches nothing).
+    """
+
+    root: Path
+    path: str
+    source: str
+    is_test: bool
+    suppressions: Mapping[int, Suppression]
+    targets: Mapping[str, frozenset[int]] | None = None
+
+    @classmethod
+    def build(
+        cls,
+        root: Path,
+        path: str,
+        source: str,
+        targets: Mapping[str, frozenset[int]] | None = None,
+    ) -> FileContext:
+        return cls(root, path, source, is_test_path(path), scan_suppressions(source), targets)
+
+    def suppression(self, rules: Collection[str], first: int, last: int) -> Suppression | None:
+        """The comment suppressing any of `rules` on lines `first..last`, if any."""
+        for line in range(first, last + 1):
+            sup = self.suppressions.get(line)
+            if sup is not None and sup.covers(rules):
+                return sup
+        return None
+
+    def targeted(self, codemod: str, first: int, last: int) -> bool:
+        """Whether a node on lines `first..last` is a target (always, without targeting)."""
+        if self.targets is None:
+            return True
+        lines = self.targets.get(codemod, frozenset())
+        return any(line in lines for line in range(first, last + 1))
+
+
+# ---------------------------------------------------------------------------------------------
+# Project
+
+
+# Every Python release line a `requires-python` could allow; patch levels up to 40 cover every
+# release made so far (3.6.15, 3.7.17, 3.8.20 are the highest).
+_PYTHONS = tuple(f"2.7.{p}" for p in range(19)) + tuple(
+    f"3.{minor}.{patch}" for minor in range(20) for patch in range(41)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectContext:
+    """The project a run looks at: its root, `requires-python` (None when undeclared), locked
+    versions (lazily read with `patchpilot.sources.discover.collect` unless an inventory is
+    given) and repository facts computed once and cached (`fact`)."""
+
+    root: Path
+    requires_python: SpecifierSet | None
+    inventory: Inventory | None = None
+    notes: list[str] = field(default_factory=list, compare=False, repr=False)
+    _facts: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def load(cls, root: Path, *, inventory: Inventory | None = None) -> ProjectContext:
+        """Read `requires-python` from `pyproject.toml` or `setup.cfg` under `root`."""
+        from patchpilot.fixers.codemods.project import read_requires_python
+
+        spec, notes = read_requires_python(root)
+        return cls(Path(root), spec, inventory, list(notes))
+
+    def fact(self, key: str, compute: Callable[[ProjectContext], T]) -> T:
+        """`compute(self)`, computed once per run and cached under `key`."""
+        if key not in self._facts:
+            self._facts[key] = compute(self)
+        return cast("T", self._facts[key])
+
+    @property
+    def locked(self) -> Mapping[str, str]:
+        """Locked PyPI versions by normalized name (empty when no lockfile can be read)."""
+        from patchpilot.fixers.codemods.project import locked_versions
+
+        return self.fact("locked", locked_versions)
+
+    def python_files(self) -> tuple[str, ...]:
+        """Every `.py` file of the project (relative, `/`), skipping virtualenvs and builds."""
+        from patchpilot.fixers.codemods.project import python_files
+
+        return self.fact("python-files", python_files)
+
+    def read(self, rel: str) -> str | None:
+        """A project file's text (cached), None when unreadable or not UTF-8."""
+        from patchpilot.fixers.codemods.project import read_text
+
+        return self.fact(f"text:{rel}", lambda p: read_text(p.root, rel))
+
+    def python_guard(self, supported: Callable[[Version], bool], feature: str) -> Veto | None:
+        """A `python-too-old` veto when some Python the project allows lacks `feature`
+        (`supported(version)` False), `python-unknown` when `requires-python` is undeclared."""
+        from packaging.version import Version
+
+        if self.requires_python is None:
+            return Veto(
+                Reason.PYTHON_UNKNOWN,
+                f"{feature} depends on the Python version; declare `requires-python` so "
+                "patchpilot can tell which versions the project supports",
+            )
+        allowed = [Version(v) for v in self.requires_python.filter(_PYTHONS)]
+        lacking = [v for v in allowed if not supported(v)]
+        if lacking:
+            return Veto(
+                Reason.PYTHON_TOO_OLD,
+                f"{feature} is missing on Python {lacking[0]}, which requires-python "
+                f"`{self.requires_python}` allows",
+            )
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Codemods
+
+
+@dataclass(slots=True)
+class FileRun:
+    """One codemod applied to one file: the inputs and what it found (filled by the
+    transformer through `CodemodTransformer.changed` / `refuse`)."""
+
+    codemod: Codemod
+    file: FileContext
+    project: ProjectContext
+    context: CodemodContext
+    changes: list[CodeChange] = field(default_factory=list)
+    refusals: list[Refusal] = field(default_factory=list)
+
+
+class Codemod(ABC):
+    """One known-pattern code fix. Subclasses set the class attributes and `transformer`."""
+
+    id: ClassVar[str]
+    cwe: ClassVar[tuple[int, ...]]
+    tier: ClassVar[Tier]
+    title: ClassVar[str]
+    rules: ClassVar[tuple[str, ...]]
+    hints: ClassVar[tuple[str, ...]] = ()
+    refuse_in_tests: ClassVar[bool] = False
+
+    @property
+    def explanation(self) -> str:
+        """The Markdown PR text: `docs/<id>.md` shipped with the package, else the docstring."""
+        from importlib.resources import files
+
+        doc = files("patchpilot.fixers.codemods").joinpath("docs", f"{self.id}.md")
+        try:
+            return doc.read_text(encoding="utf-8")
+        except (FileNotFoundError, OSError):
+            return (type(self).__doc__ or self.title).strip()
+
+    def relevant(self, file: FileContext) -> bool:
+        """Cheap prefilter: the file mentions one of `hints` (every file without hints)."""
+        return not self.hints or any(h in file.source for h in self.hints)
+
+    def project_refusal(self, project: ProjectContext) -> Veto | None:
+        """A project-wide reason not to apply this codemod anywhere, or None."""
+        del project
+        return None
+
+    def file_refusal(self, file: FileContext, project: ProjectContext) -> Veto | None:
+        """A reason not to apply this codemod in `file`; by default test modules are refused
+        when `refuse_in_tests` is set."""
+        del project
+        if self.refuse_in_tests and file.is_test:
+            return Veto(Reason.TEST_FILE, "test modules are left alone by this codemod")
+        return None
+
+    @abstractmethod
+    def transformer(self, run: FileRun) -> CodemodTransformer:
+        """A fresh transformer for one file (`run` carries the file, project and context)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Imported:
+    module: str
+    obj: str | None
+    alias: str | None
+
+
+class CodemodTransformer(ContextAwareTransformer):
+    """Base of every codemod transformer: metadata, guards, reporting and import helpers."""
+
+    METADATA_DEPENDENCIES = (
+        QualifiedNameProvider,
+        PositionProvider,
+        ParentNodeProvider,
+        ScopeProvider,
+    )
+
+    def __init__(self, run: FileRun) -> None:
+        super().__init__(run.context)
+        self.run = run
+        self._imports: list[_Imported] | None = None
+
+    # -- locating ---------------------------------------------------------------------------
+
+    def lines(self, node: cst.CSTNode) -> tuple[int, int]:
+        """First and last 1-based line of an original node."""
+        pos = self.get_metadata(PositionProvider, node)
+        return pos.start.line, pos.end.line
+
+    def line(self, node: cst.CSTNode) -> int:
+        return self.get_metadata(PositionProvider, node).start.line
+
+    def qualified_names(self, node: cst.CSTNode) -> set[str]:
+        """Fully qualified names an original expression can refer to (alias-aware)."""
+        return {q.name for q in self.get_metadata(QualifiedNameProvider, node, set())}
+
+    def call_name(self, node: cst.Call, names: Collection[str]) -> str | None:
+        """The name among `names` that the called function resolves to, or None."""
+        found = self.qualified_names(node.func) & set(names)
+        return min(found) if found else None
+
+    def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        return self.get_metadata(ParentNodeProvider, node, None)
+
+    def scope(self, node: cst.CSTNode) -> Scope | None:
+        return self.get_metadata(ScopeProvider, node, None)
+
+    def origin_calls(self, expr: cst.BaseExpression) -> set[str]:
+        """Qualified names of the callables whose result `expr` (an original node) holds.
+
+        A call gives its own function's names; a plain name gives the functions called in
+        every assignment to it that the scope knows (`s = requests.Session()`,
+        `with tarfile.open(p) as tf`, annotated assignments). Empty when any assignment is not
+        such a call (a parameter, an import, a loop variable): the type is unknown.
+        """
+        if isinstance(expr, cst.Call):
+            return self.qualified_names(expr.func)
+        if not isinstance(expr, cst.Name):
+            return set()
+        scope = self.scope(expr)
+        if scope is None:
+            return set()
+        assignments = list(scope[expr.value])
+        found: set[str] = set()
+        for assignment in assignments:
+            node = getattr(assignment, "node", None)
+            value = self._assigned_value(node) if isinstance(node, cst.CSTNode) else None
+            if not isinstance(value, cst.Call):
+                return set()
+            found |= self.qualified_names(value.func)
+        return found
+
+    def _assigned_value(self, target: cst.CSTNode) -> cst.BaseExpression | None:
+        parent = self.parent(target)
+        if isinstance(parent, cst.AssignTarget):
+            assign = self.parent(parent)
+            if isinstance(assign, cst.Assign) and len(assign.targets) == 1:
+                return assign.value
+        if isinstance(parent, cst.AnnAssign) and parent.target is target:
+            return parent.value
+        if isinstance(parent, cst.AsName):
+            item = self.parent(parent)
+            if isinstance(item, cst.WithItem):
+                return item.item
+        return None
+
+    # -- guards and reporting ---------------------------------------------------------------
+
+    def may_change(self, node: cst.CSTNode) -> bool:
+        """Targeting and suppression guard for an original node. Untargeted nodes are left
+        alone quietly (no finding points at them); suppressed ones are recorded as refusals."""
+        first, last = self.lines(node)
+        codemod = self.run.codemod
+        if not self.run.file.targeted(codemod.id, first, last):
+            return False
+        sup = self.run.file.suppression(codemod.rules, first, last)
+        if sup is not None:
+            self.refuse(node, Reason.SUPPRESSED, f"suppressed by `{sup.comment}`")
+            return False
+        return True
+
+    def changed(self, node: cst.CSTNode, description: str) -> None:
+        self.run.changes.append(
+            CodeChange(self.run.codemod.id, self.run.file.path, self.line(node), description)
+        )
+
+    def refuse(self, node: cst.CSTNode, reason: str, detail: str) -> None:
+        self.run.refusals.append(
+            Refusal(self.run.codemod.id, self.run.file.path, self.line(node), reason, detail)
+        )
+
+    # -- imports ----------------------------------------------------------------------------
+
+    def _gathered(self) -> list[_Imported]:
+        if self._imports is None:
+            found: list[_Imported] = []
+            for imp in m.findall(self.module, m.Import() | m.ImportFrom()):
+                if isinstance(imp, cst.Import):
+                    for alias in imp.names:
+                        name = _dotted(alias.name)
+                        found.append(_Imported(name, None, _asname(alias)))
+                elif isinstance(imp, cst.ImportFrom) and not imp.relative and imp.module:
+                    if isinstance(imp.names, cst.ImportStar):
+                        continue
+                    module = _dotted(imp.module)
+                    found.extend(
+                        _Imported(module, _dotted(alias.name), _asname(alias))
+                        for alias in imp.names
+                    )
+            self._imports = found
+        return self._imports
+
+    def reference(self, site: cst.CSTNode, module: str, name: str) -> cst.BaseExpression | None:
+        """An expression for `module.name` valid at the original node `site`.
+
+        Reuses the file's own spelling (`y.SafeLoader` after `import yaml as y`, `SafeLoader`
+        after `from yaml import SafeLoader`); otherwise schedules an import in the file's
+        style (`from yaml import SafeLoader` where the file from-imports `yaml`, else
+        `import yaml`). None when every spelling would clash with a name already bound.
+        """
+        target = f"{module}.{name}"
+        scope = self.scope(site)
+        if scope is None:
+            return None
+        spellings: list[str] = []
+        for imp in self._gathered():
+            if imp.module == module and imp.obj == name:
+                spellings.append(imp.alias or name)
+            elif imp.module == module and imp.obj is None:
+                spellings.append(f"{imp.alias or module}.{name}")
+        for spelling in spellings:
+            if any(q.name == target for q in scope.get_qualified_names_for(spelling)):
+                return cst.parse_expression(spelling)
+        from_style = any(i.module == module and i.obj is not None for i in self._gathered())
+        if from_style and name not in scope:
+            AddImportsVisitor.add_needed_import(self.context, module, name)
+            return cst.Name(name)
+        top = module.split(".", maxsplit=1)[0]
+        if top not in scope or any(q.name == top for q in scope.get_qualified_names_for(top)):
+            AddImportsVisitor.add_needed_import(self.context, module)
+            return cst.parse_expression(target)
+        return None
+
+    def remove_unused_import(self, module: str, obj: str | None = None) -> None:
+        """Schedule removal of `import module` / `from module import obj` if now unused."""
+        RemoveImportsVisitor.remove_unused_import(self.context, module, obj)
+
+
+def _dotted(node: cst.BaseExpression) -> str:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return f"{_dotted(node.value)}.{node.attr.value}"
+    return ""
+
+
+def _asname(alias: cst.ImportAlias) -> str | None:
+    if alias.asname is None:
+        return None
+    return _dotted(cast("cst.BaseExpression", alias.asname.name))
+
+
+# ---------------------------------------------------------------------------------------------
+# Argument helpers (format-preserving)
+
+
+def find_arg(call: cst.Call, keyword: str) -> cst.Arg | None:
+    """The `keyword=` argument of `call`, if present."""
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == keyword:
+            return arg
+    return None
+
+
+def positional(call: cst.Call) -> list[cst.Arg]:
+    """Plain positional arguments (no keyword, no star)."""
+    return [a for a in call.args if a.keyword is None and not a.star]
+
+
+def splat(call: cst.Call) -> str | None:
+    """`"**"` if the call has `**kwargs`, `"*"` if it has `*args`, else None."""
+    stars = {a.star for a in call.args}
+    if "**" in stars:
+        return "**"
+    if "*" in stars:
+        return "*"
+    return None
+
+
+def append_arg(call: cst.Call, keyword: str, value: cst.BaseExpression) -> cst.Call:
+    """`call` with `keyword=value` appended, laid out like the arguments before it.
+
+    The separator between earlier arguments (and so their newline and indentation) is copied,
+    a trailing comma stays trailing, and a comment after the last argument stays on its line:
+    `f(\n    a,  # why\n)` becomes `f(\n    a,  # why\n    k=v,\n)`.
+    """
+    new = cst.Arg(
+        value=value,
+        keyword=cst.Name(keyword),
+        equal=cst.AssignEqual(
+            whitespace_before=cst.SimpleWhitespace(""),
+            whitespace_after=cst.SimpleWhitespace(""),
+        ),
+    )
+    args = list(call.args)
+    if not args:
+        return call.with_changes(args=[new])
+    last = args[-1]
+    if len(args) >= 2 and isinstance(args[-2].comma, cst.Comma):
+        separator: cst.Comma = _plain_comma(args[-2].comma)
+    elif isinstance(call.whitespace_before_args, cst.ParenthesizedWhitespace):
+        separator = cst.Comma(whitespace_after=_no_comment(call.whitespace_before_args))
+    else:
+        separator = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+    if isinstance(last.comma, cst.Comma):
+        trailing = last.comma.whitespace_after
+        sep_ws = separator.whitespace_after
+        if isinstance(trailing, cst.ParenthesizedWhitespace) and isinstance(
+            sep_ws, cst.ParenthesizedWhitespace
+        ):
+            # The last argument keeps its comma and comment, followed by the separator's
+            # indentation; the new argument takes the trailing comma and the closing layout.
+            args[-1] = last.with_changes(
+                comma=last.comma.with_changes(
+                    whitespace_after=trailing.with_changes(
+                        indent=sep_ws.indent, last_line=sep_ws.last_line
+                    )
+                )
+            )
+            new = new.with_changes(
+                comma=last.comma.with_changes(whitespace_after=_no_comment(trailing))
+            )
+            return call.with_changes(args=[*args, new])
+        new = new.with_changes(comma=last.comma)
+    elif isinstance(last.whitespace_after_arg, cst.ParenthesizedWhitespace) and isinstance(
+        separator.whitespace_after, cst.ParenthesizedWhitespace
+    ):
+        # `f(\n    a  # why\n)`: the newline (and comment) before `)` follows the last
+        # argument; it moves behind the new comma, and the new argument closes the call.
+        after = last.whitespace_after_arg
+        args[-1] = last.with_changes(
+            whitespace_after_arg=cst.SimpleWhitespace(""),
+            comma=cst.Comma(
+                whitespace_after=after.with_changes(
+                    indent=separator.whitespace_after.indent,
+                    last_line=separator.whitespace_after.last_line,
+                )
+            ),
+        )
+        new = new.with_changes(whitespace_after_arg=_no_comment(after))
+        return call.with_changes(args=[*args, new])
+    args[-1] = last.with_changes(comma=separator)
+    return call.with_changes(args=[*args, new])
+
+
+def _no_comment(ws: cst.ParenthesizedWhitespace) -> cst.ParenthesizedWhitespace:
+    return ws.with_changes(first_line=cst.TrailingWhitespace(), empty_lines=[])
+
+
+def _plain_comma(comma: cst.Comma) -> cst.Comma:
+    ws = comma.whitespace_after
+    if isinstance(ws, cst.ParenthesizedWhitespace):
+        return comma.with_changes(whitespace_after=_no_comment(ws))
+    return comma
+
+
+def replace_arg(call: cst.Call, keyword: str, value: cst.BaseExpression) -> cst.Call:
+    """`call` with the value of its `keyword=` argument replaced (layout kept)."""
+    args = [
+        a.with_changes(value=value) if a.keyword is not None and a.keyword.value == keyword else a
+        for a in call.args
+    ]
+    return call.with_changes(args=args)
+
+
+def remove_arg(call: cst.Call, keyword: str) -> cst.Call:
+    """`call` without its `keyword=` argument. The argument before it takes its comma, but
+    keeps a comment of its own: `"a",  # why\n    k=v,\n)` becomes `"a",  # why\n)`."""
+    args = list(call.args)
+    for i, arg in enumerate(args):
+        if arg.keyword is None or arg.keyword.value != keyword:
+            continue
+        if i > 0:
+            prev = args[i - 1]
+            prev_ws = prev.comma.whitespace_after if isinstance(prev.comma, cst.Comma) else None
+            if (
+                isinstance(prev.comma, cst.Comma)
+                and isinstance(prev_ws, cst.ParenthesizedWhitespace)
+                and (prev_ws.first_line.comment is not None or prev_ws.empty_lines)
+            ):
+                removed_ws = (
+                    arg.comma.whitespace_after if isinstance(arg.comma, cst.Comma) else None
+                )
+                if isinstance(removed_ws, cst.ParenthesizedWhitespace):
+                    closing = prev_ws.with_changes(
+                        indent=removed_ws.indent, last_line=removed_ws.last_line
+                    )
+                else:
+                    closing = prev_ws.with_changes(last_line=cst.SimpleWhitespace(""))
+                args[i - 1] = prev.with_changes(
+                    comma=prev.comma.with_changes(whitespace_after=closing)
+                )
+            elif isinstance(arg.comma, cst.Comma) or not isinstance(
+                arg.whitespace_after_arg, cst.ParenthesizedWhitespace
+            ):
+                args[i - 1] = prev.with_changes(comma=arg.comma)
+            else:
+                # The removed argument was last and its line break closed the call.
+                args[i - 1] = prev.with_changes(
+                    comma=arg.comma, whitespace_after_arg=arg.whitespace_after_arg
+                )
+        del args[i]
+        break
+    return call.with_changes(args=args)
+
+
+def string_value(node: cst.BaseExpression) -> str | None:
+    """The value of a plain string literal (implicit concatenation included), else None;
+    f-strings and byte strings are not literals for this purpose."""
+    if isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    if isinstance(node, cst.ConcatenatedString):
+        left = string_value(node.left)
+        right = string_value(node.right)
+        return None if left is None or right is None else left + right
+    return None
+
+
+_WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z]|[0-9]|\b|_)|[A-Z]?[a-z]+|[0-9]+")
+
+
+def identifier_words(name: str) -> list[str]:
+    """The lower-case words of an identifier: `checkPassword_v2` → check, password, v, 2."""
+    return [w.lower() for w in _WORD.findall(name)]
+
+
+def names_in(node: cst.CSTNode) -> Iterable[str]:
+    """Every identifier appearing in a node (names and attribute names), lower-cased."""
+    for found in m.findall(node, m.Name()):
+        yield cast("cst.Name", found).value.lower()
+
+
+def words_in(node: cst.CSTNode) -> list[str]:
+    """The identifier words of every name, attribute name and string literal in `node`
+    (`request.user.is_admin` → request, user, is, admin)."""
+    words: list[str] = []
+    for found in m.findall(node, m.Name() | m.SimpleString()):
+        if isinstance(found, cst.Name | cst.SimpleString):
+            words += identifier_words(found.value)
+    return words

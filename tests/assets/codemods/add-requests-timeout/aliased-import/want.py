@@ -1,0 +1,5 @@
+import requests as rq
+
+
+def send(url, payload):
+    return rq.post(url, json=payload, timeout=60)

@@ -1,0 +1,6 @@
+from requests import get as fetch
+from requests import request
+
+
+def both(url):
+    return fetch(url, params={"q": 1}), request("GET", url)

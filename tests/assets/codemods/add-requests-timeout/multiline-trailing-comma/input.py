@@ -1,0 +1,8 @@
+import requests
+
+
+def fetch(url, token):
+    return requests.get(
+        url,
+        headers={"Authorization": token},  # bearer
+    )

@@ -1,0 +1,9 @@
+import requests
+
+
+def fetch(url, token):
+    return requests.get(
+        url,
+        headers={"Authorization": token},  # bearer
+        timeout=60,
+    )

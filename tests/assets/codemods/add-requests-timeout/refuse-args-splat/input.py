@@ -1,0 +1,5 @@
+import requests
+
+
+def fetch(*args):
+    return requests.request(*args)

@@ -1,0 +1,5 @@
+import requests
+
+
+def fetch(url, **kwargs):
+    return requests.get(url, **kwargs)

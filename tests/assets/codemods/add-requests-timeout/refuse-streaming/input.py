@@ -1,0 +1,5 @@
+import requests
+
+
+def events(url):
+    return requests.get(url, stream=True)

@@ -1,0 +1,2 @@
+def delete(request):
+    assert request.user.is_admin; request.delete()

@@ -1,0 +1,5 @@
+from lxml.etree import fromstring as parse_xml
+
+
+def load(data):
+    return parse_xml(data)

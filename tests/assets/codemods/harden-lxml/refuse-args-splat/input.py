@@ -1,0 +1,5 @@
+from lxml import etree
+
+
+def load(*args):
+    return etree.fromstring(*args)

@@ -1,0 +1,5 @@
+from lxml import etree
+
+
+def load(data):
+    return etree.fromstring(data)

@@ -1,0 +1,3 @@
+from lxml import etree
+
+EXPANDING = etree.XMLParser(resolve_entities=True)

@@ -1,0 +1,5 @@
+from lxml import etree
+
+
+def parser(**options):
+    return etree.XMLParser(**options)

@@ -1,0 +1,3 @@
+from lxml import etree
+
+VALIDATING = etree.XMLParser(dtd_validation=True)

@@ -1,0 +1,8 @@
+import lxml.etree as ET
+
+PARSER = ET.XMLParser(
+    remove_blank_text=True,  # pretty-printed input
+    no_network=False,
+)
+STRICT = ET.XMLParser(recover=False,
+                      huge_tree=True)

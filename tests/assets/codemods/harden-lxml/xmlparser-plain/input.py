@@ -1,0 +1,7 @@
+from lxml import etree
+
+PARSER = etree.XMLParser()
+
+
+def read(path):
+    return etree.parse(path, PARSER)

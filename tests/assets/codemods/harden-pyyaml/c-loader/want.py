@@ -1,0 +1,5 @@
+import yaml
+
+
+def fast(stream):
+    return yaml.load(stream, Loader=yaml.CSafeLoader), yaml.load(stream, Loader=yaml.CSafeLoader)

@@ -1,0 +1,5 @@
+from yaml import FullLoader, load
+
+
+def read(stream):
+    return load(stream, Loader=FullLoader)

@@ -1,0 +1,5 @@
+import yaml
+
+
+def read(*args):
+    return yaml.load(*args)

@@ -1,0 +1,5 @@
+import yaml
+
+
+def read(stream, **options):
+    return yaml.load(stream, **options)

@@ -1,0 +1,5 @@
+import yaml
+
+
+class Monster(yaml.YAMLObject):
+    yaml_tag = "!Monster"

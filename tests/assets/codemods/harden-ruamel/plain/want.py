@@ -1,0 +1,7 @@
+from ruamel.yaml import YAML
+
+
+def load_settings(path):
+    yaml = YAML(typ="safe")
+    with open(path) as f:
+        return yaml.load(f)

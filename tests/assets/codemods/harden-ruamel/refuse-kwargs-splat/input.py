@@ -1,0 +1,5 @@
+from ruamel.yaml import YAML
+
+
+def make(**options):
+    return YAML(**options)

@@ -1,0 +1,5 @@
+from ruamel.yaml import YAML
+
+
+def make(kind):
+    return YAML(typ=kind)

@@ -1,0 +1,11 @@
+import hashlib
+
+
+def checksum(chunks):
+    h = hashlib.md5(
+        b"",  # start empty
+        usedforsecurity=False,
+    )
+    for chunk in chunks:
+        h.update(chunk)
+    return h.hexdigest()

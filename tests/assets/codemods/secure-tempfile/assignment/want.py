@@ -1,0 +1,20 @@
+"""Render reports to PDF."""
+
+import os
+import subprocess
+import tempfile
+
+
+def render(source: str) -> bytes:
+    # wkhtmltopdf writes its output to a path we give it.
+    fd, target = tempfile.mkstemp(suffix=".pdf", prefix="report-")  # output file
+    os.close(fd)
+    subprocess.run(["wkhtmltopdf", source, target], check=True)
+    with open(target, "rb") as pdf:
+        data = pdf.read()
+    os.unlink(target)
+    return data
+
+
+fd, SCRATCH = tempfile.mkstemp()
+os.close(fd)

@@ -1,0 +1,8 @@
+import subprocess
+
+
+def build():
+    subprocess.check_call(
+        "make all",  # top-level target
+        shell=True,
+    )

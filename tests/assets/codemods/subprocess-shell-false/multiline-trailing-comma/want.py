@@ -1,0 +1,7 @@
+import subprocess
+
+
+def build():
+    subprocess.check_call(
+        ["make", "all"],  # top-level target
+    )

@@ -1,0 +1,5 @@
+import subprocess
+
+
+def listing():
+    return subprocess.run("ls -l /tmp", shell=True, check=True)

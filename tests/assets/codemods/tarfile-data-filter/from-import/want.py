@@ -1,0 +1,7 @@
+from shutil import unpack_archive
+from tarfile import TarFile
+
+
+def unpack(path, dest):
+    TarFile(path).extractall(path=dest, filter="data")
+    unpack_archive(path, dest, "gztar", filter="data")

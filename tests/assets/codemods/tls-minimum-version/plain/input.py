@@ -1,0 +1,7 @@
+import ssl
+
+
+def client_context():
+    ctx = ssl.create_default_context()
+    ctx.minimum_version = ssl.TLSVersion.TLSv1  # the printer speaks TLS 1.0
+    return ctx

@@ -1,0 +1,6 @@
+import torch as th
+
+
+def load_model(path):
+    state = th.load(path, map_location=th.device("cpu"))
+    return state

@@ -1,0 +1,5 @@
+import torch
+
+
+def load(path, config):
+    return torch.load(path, weights_only=config.trusted_checkpoints)

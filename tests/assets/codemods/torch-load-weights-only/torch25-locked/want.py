@@ -1,0 +1,5 @@
+import torch
+
+
+def load_weights(model, path):
+    model.load_state_dict(torch.load(path, weights_only=True))

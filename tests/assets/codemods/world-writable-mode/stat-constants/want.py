@@ -1,0 +1,17 @@
+import os
+import stat
+
+
+def publish(path):
+    os.chmod(path, stat.S_IRWXU | stat.S_IRWXG | stat.S_IROTH | stat.S_IXOTH)
+
+
+def share(path):
+    os.chmod(
+        path,
+        stat.S_IRUSR | stat.S_IWUSR | stat.S_IRGRP | stat.S_IROTH,
+    )
+
+
+def everyone_writes(path):
+    os.chmod(path, 0o755)
