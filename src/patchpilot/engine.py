@@ -21,6 +21,7 @@ from patchpilot.advisories.matching import findings_for
 from patchpilot.advisories.store import AdvisoryStore
 from patchpilot.errors import DeliverError, GitError, StoreError, VerifyError
 from patchpilot.events import Record, Reporter
+from patchpilot.fixers.changeset import write_changeset
 from patchpilot.model import Finding, Inventory, ScanResult, finding_order
 from patchpilot.records import (
     branch_record,
@@ -42,11 +43,16 @@ if TYPE_CHECKING:
     from patchpilot.deliver.fix import BranchResult, FixResult
     from patchpilot.deliver.forge import Forge
     from patchpilot.deliver.merge import MergeResult
+    from patchpilot.fixers.codemods.engine import CodefixResult
+    from patchpilot.fixers.codemods.interface import Codemod
+    from patchpilot.fixers.config.interface import MitigationResult
     from patchpilot.formats.sarif import GateMarks
     from patchpilot.planning.plan import Plan, PlanOptions, Remediation
     from patchpilot.policy.decide import Decision
     from patchpilot.policy.model import Policy
+    from patchpilot.verify.codefix_evidence import CodeEvidence
     from patchpilot.verify.evidence import Evidence
+    from patchpilot.verify.results import Totals
 
 
 def match(
@@ -126,6 +132,7 @@ class RunOptions:
     vex: tuple[Path, ...] = ()
     timeout: float | None = None
     forge: Forge | None = None
+    codefix: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +190,7 @@ class RunResult:
     actions: tuple[Action, ...]
     base_commit: str
     notes: tuple[str, ...] = ()
+    codefix: CodefixRun | None = None
 
 
 def triage(
@@ -309,6 +317,22 @@ def run(
                 reporter,
             )
         )
+    code = (
+        codefix(
+            root,
+            policy,
+            CodefixOptions(
+                now=options.now,
+                max_level=options.max_level,
+                target=options.target,
+                timeout=options.timeout,
+                forge=options.forge,
+            ),
+            reporter,
+        )
+        if options.codefix
+        else None
+    )
     return RunResult(
         project=str(root),
         policy_source=policy.source,
@@ -319,6 +343,7 @@ def run(
         actions=tuple(actions),
         base_commit=fixed.base_commit,
         notes=(*fixed.notes, *sorted_out.notes),
+        codefix=code,
     )
 
 
@@ -376,7 +401,19 @@ def _act_on_branch(
     facts, decision = min(decisions, key=lambda fd: fd[1].level)
     reporter.record(decide_record(branch, rem_ids, finding_ids, facts, decision, policy.digest))
     return _deliver(
-        root, b, rem_ids, finding_ids, verdict, summary, decision, forge, options, reporter, notes
+        root,
+        branch,
+        b.commits[-1],
+        b.body,
+        rem_ids,
+        finding_ids,
+        verdict,
+        summary,
+        decision,
+        forge,
+        options.target,
+        reporter,
+        notes,
     )
 
 
@@ -426,24 +463,25 @@ def _reach_share(evidence: Evidence) -> float | None:
 
 def _deliver(
     root: Path,
-    b: BranchResult,
+    branch: str,
+    commit: str,
+    body: str,
     rem_ids: tuple[str, ...],
     finding_ids: tuple[str, ...],
     verdict: str | None,
     summary: str,
     decision: Decision,
     forge: Forge,
-    options: RunOptions,
+    target: str | None,
     reporter: Reporter,
     notes: list[str],
 ) -> Action:
     """Merge (level 3), leave for review (level 2) or remove (level 1) the branch."""
     from patchpilot.deliver.git import delete_branch
 
-    branch = b.branch or ""
-    title = b.body.splitlines()[0].lstrip("# ").strip() if b.body else branch
+    title = body.splitlines()[0].lstrip("# ").strip() if body else branch
     level = decision.level
-    target = options.target or _default_target(root)
+    target = target or _default_target(root)
     if level >= 3:
         action = "act-" + secrets.token_hex(5)
         message = (
@@ -453,7 +491,7 @@ def _deliver(
             + f"\nFindings: {', '.join(finding_ids)}\nUndo: patchpilot revert {action}\n"
         )
         try:
-            merged = _merge(root, forge, branch, target, title, b, message)
+            merged = _merge(root, forge, branch, target, title, body, commit, message)
         except (DeliverError, GitError) as e:
             notes.append(f"merge refused, left for review: {e}")
             reporter.note(f"{branch}: merge refused ({e}); left for review")
@@ -485,7 +523,7 @@ def _deliver(
                 notes=tuple(notes),
             )
     if level == 2:
-        ref = forge.open_change(root, branch, target, title, b.body)
+        ref = forge.open_change(root, branch, target, title, body)
         how = f"left for review as {ref.kind} {ref.url or ref.id}"
         reporter.record(deliver_record(branch, rem_ids, finding_ids, 2, how))
         return Action(
@@ -517,7 +555,14 @@ def _default_target(root: Path) -> str:
 
 
 def _merge(
-    root: Path, forge: Forge, branch: str, target: str, title: str, b: BranchResult, message: str
+    root: Path,
+    forge: Forge,
+    branch: str,
+    target: str,
+    title: str,
+    body: str,
+    commit: str,
+    message: str,
 ) -> MergeResult:
     """Merge through the forge; locally, `merge_branch` also gives the tip to undo to."""
     from patchpilot.deliver.forge import LocalForge
@@ -525,15 +570,11 @@ def _merge(
     from patchpilot.deliver.merge import MergeResult, merge_branch
 
     if isinstance(forge, LocalForge):
-        return merge_branch(
-            root, branch, target=target, message=message, expected_commit=b.commits[-1]
-        )
+        return merge_branch(root, branch, target=target, message=message, expected_commit=commit)
     previous = resolve_commit(root, target)
-    ref = forge.open_change(root, branch, target, title, b.body)
+    ref = forge.open_change(root, branch, target, title, body)
     sha = forge.merge_change(root, ref, message)
-    return MergeResult(
-        target=target, merge_commit=sha, previous_tip=previous, branch_commit=b.commits[-1]
-    )
+    return MergeResult(target=target, merge_commit=sha, previous_tip=previous, branch_commit=commit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -640,3 +681,350 @@ def revert(
     )
     reporter.record(reopen_record(action, finding_ids, reason, actor))
     return Reverted(action, done.target, merge_commit, done.revert_commit, tuple(finding_ids))
+
+
+# --- Level 4: code fixes and configuration mitigations through the same gate ---------------
+
+
+@dataclass(frozen=True, slots=True)
+class CodefixOptions:
+    """`only` limits the codemods by ID; `sarif` restricts them to a scanner's findings;
+    `config` includes the configuration mitigations (nginx TLS, Django settings)."""
+
+    now: datetime
+    only: tuple[str, ...] | None = None
+    sarif: Path | None = None
+    config: bool = True
+    dry_run: bool = False
+    max_level: int | None = None
+    target: str | None = None
+    timeout: float | None = None
+    forge: Forge | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CodefixRun:
+    """What the code and config fixes found (changes and refusals, on a scratch copy of HEAD),
+    and, unless a dry run, what happened to each branch: one per codemod, one for config."""
+
+    project: str
+    found: CodefixResult
+    config: MitigationResult | None
+    actions: tuple[Action, ...]
+    base_commit: str
+    notes: tuple[str, ...] = ()
+
+
+def codefix(
+    root: Path, policy: Policy, options: CodefixOptions, reporter: Reporter | None = None
+) -> CodefixRun:
+    """Find known-bad code patterns and insecure settings; fix, verify, decide and deliver.
+
+    Codemods and mitigations run first on a scratch worktree of HEAD (nothing in the user's
+    tree changes). Then each codemod with a kept change gets its own branch, made by running
+    that codemod alone on a fresh worktree, and the config mitigations one more; each branch is
+    verified with the project's tests (tracing the changed lines) and decided by the policy
+    like any other fix: Tier A whose changed lines a passing test executes may be merged,
+    Tier B is a reviewed change, Tier C is only reported.
+    """
+    from patchpilot.deliver.forge import LocalForge
+    from patchpilot.deliver.git import FixWorktree, repo_root, unique_branch_name
+    from patchpilot.fixers.codemods.engine import codefix_records, run_codemods
+    from patchpilot.fixers.config import run_config_mitigations
+    from patchpilot.policy.load import validate_for_project
+    from patchpilot.verify.testcmd import detect_test_command
+
+    reporter = reporter or Reporter()
+    root = root.resolve()
+    repo = repo_root(root)
+    sub = root.relative_to(repo)
+    has_tests = _has_test_command(root, detect_test_command)
+    validate_for_project(policy, root, has_tests)
+    forge = options.forge or LocalForge()
+    with FixWorktree(repo, unique_branch_name(repo, "patchpilot/codefix-scratch")) as scratch:
+        scratch.keep(False)
+        found = run_codemods(
+            scratch.path / sub, only=options.only, targets=options.sarif, reporter=reporter
+        )
+        config = (
+            run_config_mitigations(scratch.path / sub, reporter=reporter)
+            if options.config
+            else None
+        )
+        base_commit = scratch.base_commit
+    for rec in codefix_records(found):
+        reporter.record(rec)
+    if config is not None:
+        reporter.record(_config_record(config, None))
+    if options.dry_run:
+        return CodefixRun(str(root), found, config, (), base_commit)
+    made: list[_CodeBranch] = []
+    by_id = {c.id: c for c in found.codemods}
+    for cid in dict.fromkeys(c.codemod for c in found.changes):
+        made.extend(_codemod_branch(repo, sub, by_id[cid], base_commit, options, reporter))
+    if config is not None and config.changes:
+        made.extend(_config_branch(repo, sub, base_commit, reporter))
+    actions = [
+        _act_on_code_branch(
+            root, repo, cb, base_commit, has_tests, policy, forge, options, reporter
+        )
+        for cb in made
+    ]
+    return CodefixRun(str(root), found, config, tuple(actions), base_commit)
+
+
+@dataclass(frozen=True, slots=True)
+class _CodeBranch:
+    """A committed code or config fix branch, before verification."""
+
+    branch: str
+    commit: str
+    body: str
+    ident: str  # codemod:ID or config:ID,ID
+    kind: str  # codemod or config
+    tier: str
+
+
+def _codemod_branch(
+    repo: Path,
+    sub: Path,
+    codemod: Codemod,
+    base_commit: str,
+    options: CodefixOptions,
+    reporter: Reporter,
+) -> list[_CodeBranch]:
+    """The branch of one codemod alone, run on a fresh worktree of the base (none if the
+    codemod changes nothing there)."""
+    from patchpilot.deliver.git import FixWorktree, unique_branch_name
+    from patchpilot.fixers.codemods.engine import codefix_records, run_codemods
+
+    branch = unique_branch_name(repo, f"patchpilot/codefix-{codemod.id}")
+    with FixWorktree(repo, branch, base=base_commit) as wt:
+        alone = run_codemods(
+            wt.path / sub, codemods=[codemod], targets=options.sarif, reporter=reporter
+        )
+        if not alone.changes:
+            wt.keep(False)
+            return []
+        write_changeset(alone.changeset, wt.path / sub, dry_run=False)
+        body = _codemod_body(codemod, alone, sub)
+        sha = wt.commit(body)
+    for rec in codefix_records(alone, branch=branch):
+        reporter.record(rec)
+    return [_CodeBranch(branch, sha, body, f"codemod:{codemod.id}", "codemod", str(codemod.tier))]
+
+
+def _config_branch(
+    repo: Path, sub: Path, base_commit: str, reporter: Reporter
+) -> list[_CodeBranch]:
+    """One branch with every configuration mitigation (none if nothing is kept there)."""
+    from patchpilot.deliver.git import FixWorktree, unique_branch_name
+    from patchpilot.fixers.config import run_config_mitigations
+
+    branch = unique_branch_name(repo, "patchpilot/config-mitigations")
+    with FixWorktree(repo, branch, base=base_commit) as wt:
+        again = run_config_mitigations(wt.path / sub, reporter=reporter)
+        if not again.changes:
+            wt.keep(False)
+            return []
+        write_changeset(again.changeset, wt.path / sub, dry_run=False)
+        body = _config_body(again, sub)
+        sha = wt.commit(body)
+    reporter.record(_config_record(again, branch))
+    ids = ",".join(dict.fromkeys(c.mitigation for c in again.changes))
+    return [_CodeBranch(branch, sha, body, f"config:{ids}", "config", _config_tier(again))]
+
+
+def _codemod_body(codemod: Codemod, result: CodefixResult, sub: Path) -> str:
+    where = "" if str(sub) == "." else f"{sub.as_posix()}/"
+    lines = [
+        f"# Code fix: {codemod.title}",
+        "",
+        f"`{codemod.id}` · Tier {codemod.tier} · " + ", ".join(f"CWE-{c}" for c in codemod.cwe),
+        "",
+        codemod.explanation.strip(),
+        "",
+        "## Changes",
+        "",
+    ]
+    lines += [f"- `{where}{c.path}:{c.line}`: {c.description}" for c in result.changes]
+    refused = [r for r in result.refusals if r.codemod == codemod.id]
+    if refused:
+        lines += ["", "## Left alone, and why", ""]
+        lines += [
+            f"- `{where}{r.path}{'' if r.line is None else f':{r.line}'}` ({r.reason}): {r.detail}"
+            for r in refused
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _config_tier(result: MitigationResult) -> str:
+    from patchpilot.fixers.config import mitigation
+
+    tiers = {mitigation(c.mitigation).tier for c in result.changes}
+    for tier in ("C", "B", "A-", "A"):
+        if tier in tiers:
+            return tier
+    return "B"
+
+
+def _config_body(result: MitigationResult, sub: Path) -> str:
+    from patchpilot.fixers.config import mitigation
+
+    where = "" if str(sub) == "." else f"{sub.as_posix()}/"
+    ids = list(dict.fromkeys(c.mitigation for c in result.changes))
+    lines = ["# Configuration mitigations: " + ", ".join(ids), ""]
+    for ident in ids:
+        m = mitigation(ident)
+        lines += [f"## {m.title}", "", f"`{m.id}` · Tier {m.tier}", "", m.explanation.strip(), ""]
+        lines += [
+            f"- `{where}{c.path}:{c.line}` {c.key}: {c.description}"
+            for c in result.changes
+            if c.mitigation == ident
+        ]
+        lines.append("")
+    checks = [c for c in result.checks if c.stage in ("before", "after")]
+    if checks:
+        lines += ["## Checked with the native tools", ""]
+        lines += [
+            f"- {c.stage}: `{' '.join(c.command)}` — {'ok' if c.ok else 'failed'}"
+            + (f" (warnings: {', '.join(c.warnings)})" if c.warnings else "")
+            for c in checks
+        ]
+        lines.append("")
+    if result.refusals:
+        lines += ["## Left alone, and why", ""]
+        lines += [f"- `{where}{r.path}` ({r.reason.value}): {r.detail}" for r in result.refusals]
+    return "\n".join(lines) + "\n"
+
+
+def _config_record(result: MitigationResult, branch: str | None) -> Record:
+    subjects = tuple(dict.fromkeys(f"codemod:{c.mitigation}" for c in result.changes))
+    subjects += tuple(dict.fromkeys(f"path:{c.path}" for c in result.changes))
+    if branch:
+        subjects += (f"branch:{branch}",)
+    return Record(
+        kind="codefix",
+        summary=(
+            f"config mitigations: {len(result.changes)} change(s), "
+            f"{len(result.refusals)} refusal(s)"
+        ),
+        subjects=subjects,
+        outcome={
+            "changes": [
+                {"path": c.path, "line": c.line, "key": c.key, "description": c.description}
+                for c in result.changes
+            ],
+            "refusals": [
+                {"path": r.path, "line": r.line, "reason": r.reason.value, "detail": r.detail}
+                for r in result.refusals
+            ],
+            "checks": [
+                {"tool": c.tool, "stage": c.stage, "ok": c.ok, "warnings": list(c.warnings)}
+                for c in result.checks
+            ],
+        },
+    )
+
+
+def _act_on_code_branch(
+    root: Path,
+    repo: Path,
+    cb: _CodeBranch,
+    base_commit: str,
+    has_tests: bool,
+    policy: Policy,
+    forge: Forge,
+    options: CodefixOptions,
+    reporter: Reporter,
+) -> Action:
+    """Verify a code/config fix branch line by line, decide, deliver."""
+    from patchpilot.deliver.git import changed_lines
+    from patchpilot.policy.decide import decide
+    from patchpilot.policy.facts import Facts
+    from patchpilot.verify.codefix_evidence import verify_code_branch
+
+    branch, sha, body, ident, kind, tier = (
+        cb.branch,
+        cb.commit,
+        cb.body,
+        cb.ident,
+        cb.kind,
+        cb.tier,
+    )
+    lines = changed_lines(repo, base_commit, sha)
+    evidence: CodeEvidence | None = None
+    notes: list[str] = []
+    if has_tests:
+        try:
+            evidence = verify_code_branch(
+                root, branch, lines, base=base_commit, timeout=options.timeout, reporter=reporter
+            )
+        except VerifyError as e:
+            notes.append(f"verify failed: {e}")
+    verdict = evidence.verdict if evidence is not None else None
+    summary = evidence.summary if evidence is not None else (notes[0] if notes else "not verified")
+    tests_passed: bool | None = None
+    if evidence is not None:
+        after = evidence.comparison.after
+        tests_passed = not evidence.comparison.regressions and after.passed > 0
+    reporter.record(
+        verify_record(
+            branch,
+            (ident,),
+            (),
+            verdict=verdict or "not-verified",
+            summary=summary,
+            tests_before=_totals(evidence.comparison.before) if evidence else None,
+            tests_after=_totals(evidence.comparison.after) if evidence else None,
+            reach_share=evidence.reach_share if evidence else None,
+            evidence={
+                "lines": [dataclasses.asdict(x) for x in evidence.lines],
+                "verdict": evidence.verdict,
+            }
+            if evidence
+            else None,
+        )
+    )
+    facts = Facts(
+        remediation=ident,
+        kind=kind,
+        findings=(),
+        packages=(),
+        ecosystem="",
+        severity="unknown",
+        cvss=None,
+        epss=None,
+        kev=False,
+        upgrade_level=None,
+        strategy=None,
+        reachability="unknown",
+        verify_verdict=verdict,
+        tests_passed=tests_passed,
+        reach_share=evidence.reach_share if evidence else None,
+        breaking="unknown",
+        release_age_days=None,
+        codemod_tier=tier,
+        has_test_command=has_tests,
+    )
+    decision = decide(facts, policy, max_level=options.max_level)
+    reporter.record(decide_record(branch, (ident,), (), facts, decision, policy.digest))
+    return _deliver(
+        root,
+        branch,
+        sha,
+        body,
+        (ident,),
+        (),
+        verdict,
+        summary,
+        decision,
+        forge,
+        options.target,
+        reporter,
+        notes,
+    )
+
+
+def _totals(t: Totals) -> dict[str, int]:
+    return {"passed": t.passed, "failed": t.failed, "error": t.error}

@@ -60,15 +60,17 @@ def test_dry_run_json_on_the_bundled_example(
 
 
 def test_write_mode_rewrites_in_place(webapp: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run_codefix(_args(webapp, dry_run=False, only=["harden-pyyaml"])) is ExitCode.OK
+    assert (
+        run_codefix(_args(webapp, dry_run=False, write=True, only=["harden-pyyaml"])) is ExitCode.OK
+    )
     doc = json.loads(capsys.readouterr().out)
     assert doc["written"] is True
     text = (webapp / "src/notify/config.py").read_text(encoding="utf-8")
     assert "yaml.load(text, Loader=yaml.SafeLoader)" in text
     # After writing everything, a second run finds nothing left to do.
-    run_codefix(_args(webapp, dry_run=False))
+    run_codefix(_args(webapp, dry_run=False, write=True))
     capsys.readouterr()
-    run_codefix(_args(webapp, dry_run=False))
+    run_codefix(_args(webapp, dry_run=False, write=True))
     again = json.loads(capsys.readouterr().out)
     assert again["changes"] == [] and again["written"] is False
 

@@ -65,7 +65,7 @@ def example_repo(
 def run(repo: Path, db: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> dict[str, object]:
     capsys.readouterr()
     args = ["--db", str(db), "run", str(repo), "-f", "json", "--upgrade-config", "none"]
-    args += ["--upgrade-config", "urllib3:patch", *extra]
+    args += ["--upgrade-config", "urllib3:patch", "--no-codefix", *extra]
     assert main(args) == 0
     doc: dict[str, object] = json.loads(capsys.readouterr().out)
     assert doc["schema"] == "patchpilot.run/1"

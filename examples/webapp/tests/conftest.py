@@ -19,6 +19,10 @@ class Recorder(BaseHTTPRequestHandler):
         self.send_response(202)
         self.end_headers()
 
+    def do_HEAD(self) -> None:
+        self.send_response(204)
+        self.end_headers()
+
     def log_message(self, format: str, *args: object) -> None:
         pass
 

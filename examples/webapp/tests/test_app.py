@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from notify import app
+from notify import app, deliver
 
 
 def test_notify_posts_rendered_message(tmp_path: Path, templates: Path, webhook) -> None:
@@ -18,3 +18,5 @@ def test_notify_posts_rendered_message(tmp_path: Path, templates: Path, webhook)
     assert path == "/hook"
     assert headers["X-Sender"] == "ops"
     assert b'<span class="badge">deploy</span>' in body
+    assert headers["X-Body-Digest"] == deliver.digest(body.decode("utf-8"))
+    assert deliver.reachable(f"{url}/hook")

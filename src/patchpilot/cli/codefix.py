@@ -1,9 +1,12 @@
-"""`patchpilot codefix`: rewrite known-vulnerable code patterns, or show what would change.
+"""`patchpilot codefix`: fix known-vulnerable code patterns and insecure settings.
 
-The handler runs the codemod engine (`fixers.codemods.engine.run_codemods`), renders the
-changes and refusals (a rich table for people at a terminal, the `patchpilot.codefix/1` JSON
-document otherwise) and writes the changeset in place unless `--dry-run`. Writing is a separate
-step after rendering, so a dry run and a real run report the same result.
+By default it runs the same pipeline as `run` for dependency fixes (`engine.codefix`): one
+branch per codemod (and one for the configuration mitigations), verified with the project's
+tests — which tests execute each changed line — then decided by the policy and delivered at
+the level it grants. `--dry-run` only shows what would change and what is refused, on the
+working tree as it is (no git needed); `--write` rewrites the working tree in place, without
+branches, tests or policy (for a developer at their own desk). Both render the changes and
+refusals (a rich table at a terminal, the `patchpilot.codefix/1` JSON document otherwise).
 """
 
 from __future__ import annotations
@@ -20,32 +23,89 @@ from patchpilot.errors import ExitCode
 
 if TYPE_CHECKING:
     from patchpilot.fixers.codemods.engine import CodefixResult
+    from patchpilot.fixers.config.interface import MitigationResult
 
 SCHEMA_NAME = "patchpilot.codefix/1"
 
 
 def run_codefix(args: argparse.Namespace) -> ExitCode:
     """Options: `path`, `dry_run`, `only` (codemod ids or None), `sarif` (Path or None),
-    `format` (table | json | None); optional `output`."""
+    `format` (table | json | None); optional `output`, `write`, `config`, `max_level`,
+    `policy`, `target`, `timeout`."""
+    if not args.dry_run and not getattr(args, "write", False):
+        return _run_pipeline(args)
+    return _run_in_place(args)
+
+
+def _run_pipeline(args: argparse.Namespace) -> ExitCode:
+    from pathlib import Path
+
+    from patchpilot import engine
+    from patchpilot.advisories.store import AdvisoryStore
+    from patchpilot.cli.main import store_path
+    from patchpilot.cli.run import _now, forge_from, ledger_reporter
+    from patchpilot.errors import UsageError
+    from patchpilot.formats.run_out import render_codefix as render_run_codefix
+    from patchpilot.policy.load import load_policy
+
+    fmt = choose_format(args.format)
+    if fmt not in ("table", "json"):
+        fmt = "table"
+    max_level = getattr(args, "max_level", None)
+    if max_level is not None and not 1 <= max_level <= 3:
+        raise UsageError(f"--max-level: expected 1, 2 or 3, got {max_level}")
+    root = Path(args.path).resolve()
+    policy = load_policy(root, getattr(args, "policy", None))
+    options = engine.CodefixOptions(
+        now=_now(args),
+        only=tuple(_ids(getattr(args, "only", None)) or ()) or None,
+        sarif=getattr(args, "sarif", None),
+        config=bool(getattr(args, "config", True)),
+        max_level=max_level,
+        target=getattr(args, "target", None),
+        timeout=getattr(args, "timeout", None),
+        forge=forge_from(getattr(args, "forge", "local")),
+    )
+    # The ledger shares the advisory store's file; a project without a store gets one made.
+    with (
+        AdvisoryStore.open(store_path(args), create=True) as store,
+        ledger_reporter(store, policy, fmt, args) as (reporter, _ledger),
+    ):
+        result = engine.codefix(root, policy, options, reporter)
+    emit(render_run_codefix(result, fmt), getattr(args, "output", None))
+    return ExitCode.OK
+
+
+def _run_in_place(args: argparse.Namespace) -> ExitCode:
     from pathlib import Path
 
     from patchpilot.cli.scan import reporter_for
     from patchpilot.fixers.changeset import write_changeset
     from patchpilot.fixers.codemods.engine import run_codemods
+    from patchpilot.fixers.config import run_config_mitigations
 
     fmt = choose_format(args.format)
     only = _ids(getattr(args, "only", None))
     root = Path(args.path)
+    dry_run = bool(args.dry_run)
     with reporter_for(fmt, args) as reporter:
         result = run_codemods(
             root, only=only, targets=getattr(args, "sarif", None), reporter=reporter
         )
-    write_changeset(result.changeset, root, dry_run=bool(args.dry_run))
+        config = (
+            run_config_mitigations(root, reporter=reporter)
+            if getattr(args, "config", True) and only is None
+            else None
+        )
+    write_changeset(result.changeset, root, dry_run=dry_run)
+    if config is not None:
+        write_changeset(config.changeset, root, dry_run=dry_run)
     output = getattr(args, "output", None)
     color = output is None and sys.stdout.isatty()
-    emit(render_codefix(result, fmt, dry_run=bool(args.dry_run), color=color), output)
-    if not quiet(args) and fmt == "table" and not args.dry_run and result.changeset.edits:
-        print(f"wrote {len(result.changeset.edits)} file(s)", file=sys.stderr)
+    emit(render_codefix(result, fmt, dry_run=dry_run, color=color, config=config), output)
+    written = len(result.changeset.edits) + (len(config.changeset.edits) if config else 0)
+    if not quiet(args) and fmt == "table" and not dry_run and written:
+        print(f"wrote {written} file(s)", file=sys.stderr)
     return ExitCode.OK
 
 
@@ -56,8 +116,43 @@ def _ids(values: Sequence[str] | None) -> list[str] | None:
     return [part.strip() for v in values for part in v.split(",") if part.strip()]
 
 
-def codefix_to_dict(result: CodefixResult, *, dry_run: bool) -> dict[str, Any]:
-    """The `patchpilot.codefix/1` document: codemods with counts, changes, refusals, diffs."""
+def codefix_to_dict(
+    result: CodefixResult, *, dry_run: bool, config: MitigationResult | None = None
+) -> dict[str, Any]:
+    """The `patchpilot.codefix/1` document: codemods with counts, changes, refusals, diffs,
+    and the configuration mitigations when they ran."""
+    doc = _codemods_dict(result, dry_run=dry_run)
+    if config is not None:
+        doc["config"] = {
+            "changes": [
+                {
+                    "mitigation": c.mitigation,
+                    "path": c.path,
+                    "line": c.line,
+                    "key": c.key,
+                    "before": c.before,
+                    "after": c.after,
+                    "description": c.description,
+                }
+                for c in config.changes
+            ],
+            "refusals": [
+                {
+                    "mitigation": r.mitigation,
+                    "path": r.path,
+                    "line": r.line,
+                    "reason": r.reason.value,
+                    "detail": r.detail,
+                }
+                for r in config.refusals
+            ],
+            "files": [{"path": e.path, "diff": e.unified_diff()} for e in config.changeset.edits],
+        }
+        doc["written"] = doc["written"] or (not dry_run and bool(config.changeset.edits))
+    return doc
+
+
+def _codemods_dict(result: CodefixResult, *, dry_run: bool) -> dict[str, Any]:
     return {
         "schema": SCHEMA_NAME,
         "root": str(result.root),
@@ -96,9 +191,16 @@ def codefix_to_dict(result: CodefixResult, *, dry_run: bool) -> dict[str, Any]:
     }
 
 
-def render_codefix(result: CodefixResult, fmt: str, *, dry_run: bool, color: bool = False) -> str:
+def render_codefix(
+    result: CodefixResult,
+    fmt: str,
+    *,
+    dry_run: bool,
+    color: bool = False,
+    config: MitigationResult | None = None,
+) -> str:
     if fmt == "json":
-        return json.dumps(codefix_to_dict(result, dry_run=dry_run), indent=2)
+        return json.dumps(codefix_to_dict(result, dry_run=dry_run, config=config), indent=2)
     from rich import box
     from rich.console import Console
     from rich.table import Table
@@ -135,8 +237,22 @@ def render_codefix(result: CodefixResult, fmt: str, *, dry_run: bool, color: boo
         console.print(table)
     if not result.changes and not result.refusals:
         console.print(f"No known-vulnerable code pattern in {result.files_scanned} file(s).")
+    if config is not None and (config.changes or config.refusals):
+        table = Table(title="Configuration", box=box.SIMPLE_HEAD, title_justify="left")
+        for col in ("file:line", "mitigation", "change or refusal"):
+            table.add_column(col)
+        for cc in config.changes:
+            table.add_row(Text(f"{cc.path}:{cc.line}"), Text(cc.mitigation), Text(cc.description))
+        for cr in config.refusals:
+            where = cr.path if cr.line is None else f"{cr.path}:{cr.line}"
+            table.add_row(
+                Text(where), Text(cr.mitigation), Text(f"refused ({cr.reason.value}): {cr.detail}")
+            )
+        console.print(table)
     if dry_run and result.changeset.edits:
         console.print(Text(result.changeset.unified_diff()))
+    if dry_run and config is not None and config.changeset.edits:
+        console.print(Text(config.changeset.unified_diff()))
     for note in result.notes:
         console.print(Text(f"note: {note}"))
     return out.getvalue()

@@ -213,6 +213,12 @@ def _add_autonomy(
         "--vex-out", type=Path, metavar="FILE", help="write an OpenVEX document of the outcome"
     )
     run.add_argument(
+        "--no-codefix",
+        dest="codefix",
+        action="store_false",
+        help="skip the code fixes and configuration mitigations (dependencies only)",
+    )
+    run.add_argument(
         "--forge",
         choices=("local", "github", "gitlab"),
         default="local",
@@ -241,6 +247,47 @@ def _add_autonomy(
     revert.add_argument("--actor", help="who asks (default: the current user)")
     revert.add_argument("--format", "-f", choices=("table", "json"), default=None)
     revert.add_argument("--output", "-o", type=Path, help=argparse.SUPPRESS)
+
+    codefix = sub.add_parser(
+        "codefix",
+        parents=[common, policy],
+        help="fix known-vulnerable code patterns and insecure settings (branch, verify, decide)",
+        description=(
+            "Rewrite known-vulnerable code patterns (yaml.load, shell=True, missing timeouts, "
+            "weak TLS settings in code, …) and configuration (nginx TLS, Django settings) "
+            "under PATH. Each codemod gets its own branch, verified with the project's tests "
+            "(which test executes each changed line) and decided by the policy, like `run`. "
+            "Every refusal is listed with its reason."
+        ),
+        epilog="exit status: 0 done, 2 usage or input error, 3 internal error.",
+    )
+    codefix.add_argument("path", type=Path, nargs="?", default=Path(), help="project directory")
+    mode = codefix.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--dry-run", action="store_true", help="show the changes, refusals and diffs only"
+    )
+    mode.add_argument(
+        "--write",
+        action="store_true",
+        help="rewrite the working tree in place (no branch, tests or policy)",
+    )
+    codefix.add_argument(
+        "--only", action="append", metavar="ID[,ID]", help="run only these codemods (repeatable)"
+    )
+    codefix.add_argument(
+        "--sarif", type=Path, help="fix only the findings of this Bandit, Semgrep or Ruff SARIF"
+    )
+    codefix.add_argument(
+        "--no-config",
+        dest="config",
+        action="store_false",
+        help="skip the configuration mitigations",
+    )
+    codefix.add_argument("--max-level", type=int, metavar="N", help="never go past level N")
+    codefix.add_argument("--target", help="branch merges go into (default: the checked-out one)")
+    codefix.add_argument("--timeout", type=float, help="seconds per test run (default 900)")
+    codefix.add_argument("--format", "-f", choices=("table", "json"), default=None)
+    codefix.add_argument("--output", "-o", type=Path, help="write the report to FILE")
 
     ledger_common = argparse.ArgumentParser(add_help=False)
     ledger_common.add_argument(
@@ -328,6 +375,10 @@ def dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> ExitC
         if args.ledger_command == "export":
             return ledger.run_ledger_export(args)
         raise UsageError("ledger: choose an action: verify or export")
+    if args.command == "codefix":
+        from patchpilot.cli.codefix import run_codefix
+
+        return run_codefix(args)
     if args.command == "explain":
         from patchpilot.cli.ledger import run_explain
 

@@ -87,6 +87,7 @@ def run_run(args: argparse.Namespace) -> ExitCode:
         vex=tuple(args.vex or ()),
         timeout=args.timeout,
         forge=forge_from(args.forge),
+        codefix=args.codefix,
     )
     with (
         AdvisoryStore.open(store_path(args), create=False) as store,

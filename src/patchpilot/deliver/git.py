@@ -17,6 +17,7 @@ cleans up the same way, and a second one during the clean-up is held until it is
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -508,3 +509,28 @@ class FixWorktree:
 def delete_branch(repo: Path | str, name: str) -> None:
     """Delete the local branch `name` (it must not be checked out anywhere)."""
     _git(Path(repo), ["branch", "-D", "--", name], what=f"cannot delete branch {name}")
+
+
+_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
+
+
+def changed_lines(repo: Path | str, base: str, head: str) -> dict[str, list[int]]:
+    """The lines `head` adds or changes relative to `base`, per file (repository-relative,
+    `/`-separated; line numbers in `head`'s version). Deleted files are left out."""
+    proc = _git(
+        Path(repo),
+        ["diff", "--no-color", "--no-ext-diff", "--unified=0", "--no-renames", base, head],
+        what=f"cannot diff {base[:12]}..{head[:12]}",
+    )
+    out: dict[str, list[int]] = {}
+    path: str | None = None
+    for line in os.fsdecode(proc.stdout).splitlines():
+        if line.startswith("+++ "):
+            name = line[4:]
+            path = name[2:] if name.startswith("b/") else None
+            continue
+        match = _HUNK.match(line)
+        if match and path is not None:
+            start, count = int(match.group(1)), int(match.group(2) or "1")
+            out.setdefault(path, []).extend(range(start, start + count))
+    return {p: sorted(set(v)) for p, v in out.items() if v}

@@ -10,15 +10,17 @@ suppressions. The table form says the same in plain lines for a terminal.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from patchpilot import __version__
 from patchpilot.errors import OutputError
 
 if TYPE_CHECKING:
-    from patchpilot.engine import Action, GateOutcome, RunResult, Triage
+    from patchpilot.engine import Action, CodefixRun, GateOutcome, RunResult, Triage
 
 RUN_SCHEMA = "patchpilot.run/1"
+CODEFIX_SCHEMA = "patchpilot.codefix/1"
 GATE_SCHEMA = "patchpilot.gate/1"
 
 _DELIVERED = {
@@ -92,8 +94,127 @@ def run_to_dict(r: RunResult) -> dict[str, Any]:
         "findings": len(r.scan.findings),
         **_triage(r.triage),
         "actions": [_action(a) for a in r.actions],
+        "codefix": codefix_to_dict(r.codefix) if r.codefix is not None else None,
         "notes": list(r.notes),
     }
+
+
+def codefix_to_dict(c: CodefixRun) -> dict[str, Any]:
+    """`patchpilot.codefix/1`: every change and refusal found on the scratch copy, then what
+    happened to each branch (same shape as `run`'s actions)."""
+    found = c.found
+    config = c.config
+    return {
+        "schema": CODEFIX_SCHEMA,
+        "project": c.project,
+        "base_commit": c.base_commit,
+        "files_scanned": found.files_scanned,
+        "codemods": [
+            {
+                "id": m.id,
+                "tier": str(m.tier),
+                "cwe": list(m.cwe),
+                "title": m.title,
+                "changes": found.counts[m.id].changes,
+                "refusals": found.counts[m.id].refusals,
+            }
+            for m in found.codemods
+        ],
+        "changes": [
+            {"codemod": x.codemod, "path": x.path, "line": x.line, "description": x.description}
+            for x in found.changes
+        ],
+        "refusals": [
+            {
+                "codemod": x.codemod,
+                "path": x.path,
+                "line": x.line,
+                "reason": x.reason,
+                "detail": x.detail,
+            }
+            for x in found.refusals
+        ],
+        "config": None
+        if config is None
+        else {
+            "changes": [
+                {
+                    "mitigation": x.mitigation,
+                    "path": x.path,
+                    "line": x.line,
+                    "key": x.key,
+                    "before": x.before,
+                    "after": x.after,
+                    "description": x.description,
+                }
+                for x in config.changes
+            ],
+            "refusals": [
+                {
+                    "mitigation": x.mitigation,
+                    "path": x.path,
+                    "line": x.line,
+                    "reason": x.reason.value,
+                    "detail": x.detail,
+                }
+                for x in config.refusals
+            ],
+            "checks": [
+                {
+                    "tool": x.tool,
+                    "target": x.target,
+                    "stage": x.stage,
+                    "ok": x.ok,
+                    "command": list(x.command),
+                    "warnings": list(x.warnings),
+                }
+                for x in config.checks
+            ],
+        },
+        "diff": [
+            {"path": e.path, "diff": e.unified_diff()}
+            for e in (*found.changeset.edits, *(config.changeset.edits if config else ()))
+        ]
+        if not c.actions
+        else [],
+        "actions": [_action(a) for a in c.actions],
+        "notes": list(c.notes),
+    }
+
+
+def _at(line: int | None) -> str:
+    return "" if line is None else f":{line}"
+
+
+def render_codefix(c: CodefixRun, fmt: str) -> str:
+    if fmt == "json":
+        return _dump(codefix_to_dict(c))
+    found = c.found
+    lines = [f"code and config fixes in {c.project} ({found.files_scanned} Python files)"]
+    lines += [f"  fix     {x.path}:{x.line}  [{x.codemod}] {x.description}" for x in found.changes]
+    lines += [
+        f"  refused {r.path}{_at(r.line)}  [{r.codemod}] {r.reason}: {r.detail}"
+        for r in found.refusals
+    ]
+    if c.config is not None:
+        lines += [
+            f"  fix     {y.path}:{y.line}  [{y.mitigation}] {y.description}"
+            for y in c.config.changes
+        ]
+        lines += [
+            f"  refused {z.path}{_at(z.line)}  [{z.mitigation}] {z.reason.value}: {z.detail}"
+            for z in c.config.refusals
+        ]
+    if not c.actions:
+        edits = (*found.changeset.edits, *(c.config.changeset.edits if c.config else ()))
+        if edits:
+            lines.append("")
+            lines.extend(e.unified_diff().rstrip("\n") for e in edits)
+    else:
+        lines.append("")
+        lines.extend(_action_lines(c.actions))
+    lines.extend(f"note: {n}" for n in c.notes)
+    return "\n".join(lines) + "\n"
 
 
 def _dump(data: dict[str, Any]) -> str:
@@ -115,7 +236,17 @@ def render_run(r: RunResult, fmt: str) -> str:
     lines.extend(_triage_lines(r.triage))
     if r.triage.suppressed or r.triage.expired_ignores or r.triage.unused_ignores:
         lines.append("")
-    for a in r.actions:
+    lines.extend(_action_lines(r.actions))
+    if r.codefix is not None:
+        lines.append("")
+        lines.append(render_codefix(r.codefix, "table").rstrip("\n"))
+    lines.extend(f"note: {n}" for n in r.notes)
+    return "\n".join(lines) + "\n"
+
+
+def _action_lines(actions: Sequence[Action]) -> list[str]:
+    lines: list[str] = []
+    for a in actions:
         head = a.branch or ", ".join(a.remediation_ids)
         lines.append(
             f"level {a.decision.level}  {_DELIVERED.get(a.delivered, a.delivered):<22} {head}"
@@ -136,8 +267,8 @@ def render_run(r: RunResult, fmt: str) -> str:
                 f"undo: patchpilot revert {a.action}"
             )
         lines.extend(f"    note: {n}" for n in a.notes)
-    lines.extend(f"note: {n}" for n in r.notes)
-    return "\n".join(lines) + "\n"
+
+    return lines
 
 
 def gate_to_dict(g: GateOutcome) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
@@ -29,9 +31,24 @@ def post(
     retries: int = 3,
     timeout: float = 10.0,
 ) -> int:
-    merged = {"Content-Type": "text/html; charset=utf-8", "X-Sender": sender}
+    merged = {
+        "Content-Type": "text/html; charset=utf-8",
+        "X-Sender": sender,
+        "X-Body-Digest": digest(body),
+    }
     merged.update(headers or {})
     with session(retries) as s:
         response = s.post(url, data=body.encode("utf-8"), headers=merged, timeout=timeout)
     response.raise_for_status()
     return response.status_code
+
+
+def digest(body: str) -> str:
+    """A short fingerprint of a message body, so receivers can drop duplicates."""
+    return hashlib.md5(body.encode("utf-8")).hexdigest()
+
+
+def reachable(url: str) -> bool:
+    """Whether a webhook endpoint answers at all (checked before a batch is sent)."""
+    response = requests.head(url, allow_redirects=False)
+    return response.status_code < 500
