@@ -98,7 +98,7 @@ def run_run(args: argparse.Namespace) -> ExitCode:
     if args.vex_out is not None:
         from patchpilot.formats.run_out import run_vex
 
-        emit(run_vex(result), args.vex_out)
+        emit(run_vex(result, mitigations=policy.mitigations), args.vex_out)
     return ExitCode.OK
 
 

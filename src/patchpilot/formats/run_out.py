@@ -18,6 +18,7 @@ from patchpilot.errors import OutputError
 
 if TYPE_CHECKING:
     from patchpilot.engine import Action, CodefixRun, GateOutcome, RunResult, Triage
+    from patchpilot.policy.model import MitigationLink
 
 RUN_SCHEMA = "patchpilot.run/1"
 CODEFIX_SCHEMA = "patchpilot.codefix/1"
@@ -311,18 +312,30 @@ def render_gate(g: GateOutcome, fmt: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_vex(r: RunResult, *, product: str | None = None) -> str:
+def run_vex(
+    r: RunResult,
+    *,
+    product: str | None = None,
+    mitigations: Sequence[MitigationLink] = (),
+) -> str:
     """An OpenVEX document of the run's outcome for the project (`product`, default its
     `file:` URL): `fixed` for findings merged at level 3 (naming the merge commit), `affected`
     with an action statement for every other open finding. `not_affected` is never claimed
     from a run's evidence: tests that do not reach a function do not prove it unreachable.
-    Findings already suppressed by the project's own VEX or ignores are left out."""
+    Findings already suppressed by the project's own VEX or ignores are left out.
+
+    `mitigations` are the policy's links from a finding to the configuration mitigation that
+    stands in for its fix: once that mitigation is merged, the finding is `not_affected`
+    (`inline_mitigations_already_exist`) until the link's expiry, and the statement says the
+    real fix is due by then; while it waits for review, the `affected` statement names it."""
     from datetime import UTC, datetime
     from pathlib import Path
 
+    from patchpilot.fixers.config import mitigation_vex
     from patchpilot.formats.openvex import (
         affected_statement,
         fixed_statement,
+        not_affected_statement,
         openvex_document,
         project_iri,
     )
@@ -336,6 +349,13 @@ def run_vex(r: RunResult, *, product: str | None = None) -> str:
             (merged if a.delivered == "merged" else planned)[fid] = a
     statements = []
     suppressed = {s.finding.id for s in r.triage.suppressed}
+    config_actions = [
+        a
+        for a in (r.codefix.actions if r.codefix else ())
+        if a.remediation_ids[0].startswith("config:")
+    ]
+    config_changes = r.codefix.config.changes if r.codefix and r.codefix.config else ()
+    today = now.date()
     for f in r.scan.findings:
         if f.id in suppressed:
             continue
@@ -351,7 +371,40 @@ def run_vex(r: RunResult, *, product: str | None = None) -> str:
                 )
             )
             continue
+        link = next(
+            (m for m in mitigations if m.id in (f.id, *f.aliases) and m.expires >= today),
+            None,
+        )
+        change = (
+            next((c for c in config_changes if c.mitigation == link.mitigation), None)
+            if link
+            else None
+        )
+        carrier = (
+            next((a for a in config_actions if link.mitigation in a.remediation_ids[0]), None)
+            if link
+            else None
+        )
+        if link and change and carrier and carrier.delivered == "merged":
+            data = mitigation_vex(change, [f.id], link.expires)
+            statements.append(
+                not_affected_statement(
+                    f,
+                    ident,
+                    data.justification,
+                    f"{data.impact_statement} {data.action_statement}",
+                    timestamp=now,
+                )
+            )
+            continue
         pending = planned.get(f.id)
+        if link and carrier and carrier.delivered == "branch":
+            action = (
+                f"review and merge branch {carrier.branch}, whose {link.mitigation} mitigates "
+                f"this until {link.expires.isoformat()}; the real fix is due by then"
+            )
+            statements.append(affected_statement(f, ident, action, timestamp=now))
+            continue
         if pending is None:
             action = "no fix is available yet; follow the advisory's workaround"
         elif pending.delivered == "branch":

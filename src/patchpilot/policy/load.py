@@ -44,6 +44,7 @@ from patchpilot.policy.model import (
     UPGRADE_LEVELS,
     VERIFY_VERDICTS,
     GateSettings,
+    MitigationLink,
     Policy,
     Rule,
     make_policy,
@@ -58,7 +59,18 @@ MAX_POLICY_BYTES = 1024 * 1024
 # `verify.testcmd` and the code fixes, which read and check them; they are not policy and do
 # not enter its digest.
 _OTHER_TABLES = ("verify", "codefix")
-_TOP_KEYS = ("tier", "tiers", "rules", "ignores", "gate", "vex", "packages_deny", *_OTHER_TABLES)
+_TOP_KEYS = (
+    "tier",
+    "tiers",
+    "rules",
+    "ignores",
+    "gate",
+    "vex",
+    "packages_deny",
+    "mitigations",
+    *_OTHER_TABLES,
+)
+_MITIGATION_KEYS = ("id", "mitigation", "expires", "reason")
 _TIER_KEYS = ("max_level",)
 _IGNORE_KEYS = ("id", "reason", "expires", "package", "path")
 _GATE_KEYS = ("fail_on", "kev", "epss_at_least")
@@ -191,6 +203,7 @@ class _Parts:
     gate: Mapping[str, Any] | None = None
     vex: tuple[str, ...] | None = None
     packages_deny: tuple[str, ...] | None = None
+    mitigations: tuple[MitigationLink, ...] | None = None
 
 
 @functools.cache
@@ -232,6 +245,7 @@ def _build(own: _Parts, base: _Parts | None, source: str) -> Policy:
         vex=pick("vex") or (),
         packages_deny=pick("packages_deny") or (),
         source=source,
+        mitigations=pick("mitigations") or (),
     )
 
 
@@ -261,6 +275,7 @@ class _Reader:
                 if "packages_deny" in doc
                 else None
             ),
+            mitigations=self.mitigations(doc["mitigations"]) if "mitigations" in doc else None,
         )
 
     # --- structure
@@ -448,6 +463,37 @@ class _Reader:
                     expires=self.day(body["expires"], f"{place}.expires"),
                     package=None if package is None else self.text(package, f"{place}.package"),
                     path=None if path is None else self.text(path, f"{place}.path"),
+                )
+            )
+        return tuple(out)
+
+    def mitigations(self, value: object) -> tuple[MitigationLink, ...]:
+        from patchpilot.fixers.config import MITIGATIONS
+
+        out: list[MitigationLink] = []
+        for n, body in enumerate(self.table_list(value, "mitigations")):
+            place = f"mitigations[{n}]"
+            self.keys(body, place, _MITIGATION_KEYS)
+            for required, why in (
+                ("id", "the ID of the finding the mitigation stands in for"),
+                ("mitigation", "a configuration mitigation ID, e.g. django-debug-env"),
+                ("expires", "the date (YYYY-MM-DD) by which the real fix must be merged"),
+            ):
+                if required not in body:
+                    raise self.fail(place, f"a mitigation link needs {required!r}: {why}")
+            ident = self.text(body["mitigation"], f"{place}.mitigation").strip()
+            if ident not in MITIGATIONS:
+                raise self.fail(
+                    f"{place}.mitigation",
+                    f"unknown mitigation {ident!r}; known: {', '.join(sorted(MITIGATIONS))}",
+                )
+            reason = body.get("reason", "")
+            out.append(
+                MitigationLink(
+                    id=self.text(body["id"], f"{place}.id").strip(),
+                    mitigation=ident,
+                    expires=self.day(body["expires"], f"{place}.expires"),
+                    reason="" if reason == "" else self.text(reason, f"{place}.reason").strip(),
                 )
             )
         return tuple(out)

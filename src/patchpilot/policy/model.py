@@ -14,6 +14,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from patchpilot.policy.ignores import Ignore
@@ -157,6 +158,28 @@ class GateSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class MitigationLink:
+    """A finding that a configuration mitigation stands in for until its real fix lands.
+
+    `id` is the finding's ID or an alias; `mitigation` the configuration mitigation's ID (e.g.
+    `django-debug-env`); `expires` the date by which the real fix must be merged: the OpenVEX
+    `not_affected` (`inline_mitigations_already_exist`) statement patchpilot writes once the
+    mitigation is merged says so, and is not written after that date.
+    """
+
+    id: str
+    mitigation: str
+    expires: date
+    reason: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        data = {"id": self.id, "mitigation": self.mitigation, "expires": self.expires.isoformat()}
+        if self.reason:
+            data["reason"] = self.reason
+        return data
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     """A validated policy: the project's `tier`, every tier's maximum level, the ordered
     `rules`, `ignores`, `gate` settings, VEX files (`vex`, relative to the project root), the
@@ -172,6 +195,7 @@ class Policy:
     packages_deny: tuple[str, ...]
     source: str
     digest: str
+    mitigations: tuple[MitigationLink, ...] = ()
 
     @property
     def max_level(self) -> int:
@@ -187,6 +211,7 @@ class Policy:
             self.gate,
             self.vex,
             self.packages_deny,
+            self.mitigations,
         )
 
 
@@ -203,9 +228,10 @@ def content(
     gate: GateSettings,
     vex: tuple[str, ...],
     packages_deny: tuple[str, ...],
+    mitigations: tuple[MitigationLink, ...] = (),
 ) -> dict[str, Any]:
     """The policy's content as JSON-ready data (what the digest is taken of)."""
-    return {
+    data: dict[str, Any] = {
         "tier": tier,
         "tiers": {name: {"max_level": level} for name, level in sorted(tiers.items())},
         "rules": [r.as_dict() for r in rules],
@@ -214,6 +240,10 @@ def content(
         "vex": list(vex),
         "packages_deny": list(packages_deny),
     }
+    # Only present when used, so policies without links keep their digests.
+    if mitigations:
+        data["mitigations"] = [m.as_dict() for m in mitigations]
+    return data
 
 
 def canonical(data: Mapping[str, Any]) -> str:
@@ -231,10 +261,11 @@ def make_policy(
     vex: tuple[str, ...] = (),
     packages_deny: tuple[str, ...] = (),
     source: str,
+    mitigations: tuple[MitigationLink, ...] = (),
 ) -> Policy:
     """A `Policy` with its digest computed from its content (the source is not part of it)."""
     gate = gate or GateSettings()
-    data = content(tier, tiers, rules, ignores, gate, vex, packages_deny)
+    data = content(tier, tiers, rules, ignores, gate, vex, packages_deny, mitigations)
     digest = "sha256:" + hashlib.sha256(canonical(data).encode("utf-8")).hexdigest()
     return Policy(
         tier=tier,
@@ -246,4 +277,5 @@ def make_policy(
         packages_deny=packages_deny,
         source=source,
         digest=digest,
+        mitigations=mitigations,
     )
