@@ -476,7 +476,9 @@ def _deliver(
     reporter: Reporter,
     notes: list[str],
 ) -> Action:
-    """Merge (level 3), leave for review (level 2) or remove (level 1) the branch."""
+    """Merge (level 3, then the branch is deleted), leave for review (level 2) or remove
+    (level 1) the branch."""
+    from patchpilot.deliver.forge import LocalForge
     from patchpilot.deliver.git import delete_branch
 
     title = body.splitlines()[0].lstrip("# ").strip() if body else branch
@@ -497,6 +499,9 @@ def _deliver(
             reporter.note(f"{branch}: merge refused ({e}); left for review")
             level = 2
         else:
+            if isinstance(forge, LocalForge):
+                # The merge commit keeps the branch's commit; the branch itself is done.
+                delete_branch(root, branch)
             reporter.record(
                 merge_record(
                     action,

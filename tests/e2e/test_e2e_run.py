@@ -99,6 +99,7 @@ def test_verified_patch_is_merged_explained_and_reverted(
     assert git(repo, "rev-parse", f"{merge}^1").strip() == base
     assert "urllib3" in git(repo, "show", "--stat", merge)
     assert git(repo, "status", "--porcelain") == ""
+    assert str(action["branch"]) not in git(repo, "branch", "--list")  # merged, then deleted
     # Findings without a fix inside the ceiling are reported at level 1, never branched.
     others = [a for a in doc["actions"] if a is not action]  # type: ignore[union-attr]
     assert others

@@ -252,7 +252,8 @@ def _action_lines(actions: Sequence[Action]) -> list[str]:
         lines.append(
             f"level {a.decision.level}  {_DELIVERED.get(a.delivered, a.delivered):<22} {head}"
         )
-        lines.append(f"    findings: {', '.join(a.finding_ids)}")
+        if a.finding_ids:
+            lines.append(f"    findings: {', '.join(a.finding_ids)}")
         if a.verdict:
             lines.append(f"    verify: {a.verdict} — {a.summary}")
         elif a.summary:
