@@ -191,6 +191,9 @@ class RunResult:
     base_commit: str
     notes: tuple[str, ...] = ()
     codefix: CodefixRun | None = None
+    # The run's "today" (`RunOptions.now`): what policy expiries are judged against, in the
+    # outputs too.
+    now: datetime | None = None
 
 
 def triage(
@@ -344,6 +347,7 @@ def run(
         base_commit=fixed.base_commit,
         notes=(*fixed.notes, *sorted_out.notes),
         codefix=code,
+        now=options.now,
     )
 
 
@@ -746,13 +750,14 @@ def codefix(
     has_tests = _has_test_command(root, detect_test_command)
     validate_for_project(policy, root, has_tests)
     forge = options.forge or LocalForge()
+    python = _oracle_python(root) if options.config else None
     with FixWorktree(repo, unique_branch_name(repo, "patchpilot/codefix-scratch")) as scratch:
         scratch.keep(False)
         found = run_codemods(
             scratch.path / sub, only=options.only, targets=options.sarif, reporter=reporter
         )
         config = (
-            run_config_mitigations(scratch.path / sub, reporter=reporter)
+            run_config_mitigations(scratch.path / sub, reporter=reporter, python=python)
             if options.config
             else None
         )
@@ -768,7 +773,7 @@ def codefix(
     for cid in dict.fromkeys(c.codemod for c in found.changes):
         made.extend(_codemod_branch(repo, sub, by_id[cid], base_commit, options, reporter))
     if config is not None and config.changes:
-        made.extend(_config_branch(repo, sub, base_commit, reporter))
+        made.extend(_config_branch(repo, sub, base_commit, reporter, python))
     actions = [
         _act_on_code_branch(
             root, repo, cb, base_commit, has_tests, policy, forge, options, reporter
@@ -819,8 +824,16 @@ def _codemod_branch(
     return [_CodeBranch(branch, sha, body, f"codemod:{codemod.id}", "codemod", str(codemod.tier))]
 
 
+def _oracle_python(root: Path) -> Path | None:
+    """The interpreter that runs Django's `check --deploy`, looked up in the user's project:
+    its virtualenv is git-ignored, so the worktrees the mitigations run on do not have it."""
+    from patchpilot.fixers.config.django import find_python
+
+    return find_python(root, root, None)[0]
+
+
 def _config_branch(
-    repo: Path, sub: Path, base_commit: str, reporter: Reporter
+    repo: Path, sub: Path, base_commit: str, reporter: Reporter, python: Path | None = None
 ) -> list[_CodeBranch]:
     """One branch with every configuration mitigation (none if nothing is kept there)."""
     from patchpilot.deliver.git import FixWorktree, unique_branch_name
@@ -828,7 +841,7 @@ def _config_branch(
 
     branch = unique_branch_name(repo, "patchpilot/config-mitigations")
     with FixWorktree(repo, branch, base=base_commit) as wt:
-        again = run_config_mitigations(wt.path / sub, reporter=reporter)
+        again = run_config_mitigations(wt.path / sub, reporter=reporter, python=python)
         if not again.changes:
             wt.keep(False)
             return []

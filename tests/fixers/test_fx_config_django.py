@@ -38,7 +38,14 @@ def _uv() -> str:
 @pytest.fixture(scope="session")
 def django_python(request: pytest.FixtureRequest) -> Path:
     """An interpreter with Django 5.2 installed (the newest Django for Python 3.11)."""
-    venv = Path(request.config.cache.mkdir("patchpilot-config-django")) / "venv"
+    # Kept between runs in pytest's cache; a run without the cache plugin builds it afresh.
+    cache = getattr(request.config, "cache", None)
+    base = (
+        Path(cache.mkdir("patchpilot-config-django"))
+        if cache is not None
+        else request.getfixturevalue("tmp_path_factory").mktemp("django")
+    )
+    venv = base / "venv"
     python = venv / "bin" / "python"
     probe = [str(python), "-c", "import django; assert django.VERSION[:2] == (5, 2)"]
     if python.exists() and subprocess.run(probe, check=False, capture_output=True).returncode == 0:

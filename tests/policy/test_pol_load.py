@@ -391,6 +391,107 @@ upgrade_level = ["patch"]
     validate_for_project(guarded, tmp_path, has_test_command=False)
 
 
+# --- [[mitigations]]: a finding linked to the configuration mitigation standing in for it ---
+
+LINK = (
+    '[[mitigations]]\nid = "CVE-2022-22818"\nmitigation = "django-debug-env"\n'
+    "expires = 2030-06-30\n"
+)
+
+
+def test_pol_load_mitigation_links(tmp_path: Path) -> None:
+    text = (
+        LINK
+        + 'reason = "  DEBUG stays off until the upgrade ships "\n'
+        + '[[mitigations]]\nid = "PYSEC-2021-142"\nmitigation = " nginx-tls-protocols "\n'
+        + 'expires = "2031-01-15"\n'
+    )
+    policy = parse_policy(text, tmp_path / POLICY_FILE)
+    first, second = policy.mitigations
+    assert (first.id, first.mitigation, first.expires) == (
+        "CVE-2022-22818",
+        "django-debug-env",
+        date(2030, 6, 30),
+    )
+    assert first.reason == "DEBUG stays off until the upgrade ships"
+    assert (second.mitigation, second.expires, second.reason) == (
+        "nginx-tls-protocols",
+        date(2031, 1, 15),
+        "",
+    )
+    # Links are part of the policy's meaning, so of its digest; the default has none.
+    assert default_policy().mitigations == ()
+    assert policy.digest != parse_policy("", tmp_path / POLICY_FILE).digest
+    later = parse_policy(text.replace("2030-06-30", "2030-07-01"), tmp_path / POLICY_FILE)
+    assert later.digest != policy.digest
+    # The rest of the policy is the default's.
+    assert policy.rules == default_policy().rules
+
+
+@pytest.mark.parametrize(
+    ("text", "place", "words"),
+    [
+        ('mitigations = "django-debug-env"', "mitigations", "expected an array of tables"),
+        ("mitigations = [1]", "mitigations[0]", "expected a table, found an integer"),
+        (
+            '[[mitigations]]\nmitigation = "django-debug-env"\nexpires = 2030-06-30',
+            "mitigations[0]",
+            "a mitigation link needs 'id': the ID of the finding",
+        ),
+        (
+            '[[mitigations]]\nid = "CVE-2022-22818"\nexpires = 2030-06-30',
+            "mitigations[0]",
+            "a mitigation link needs 'mitigation': a configuration mitigation ID",
+        ),
+        (
+            '[[mitigations]]\nid = "CVE-2022-22818"\nmitigation = "django-debug-env"',
+            "mitigations[0]",
+            "a mitigation link needs 'expires': the date (YYYY-MM-DD) by which the real fix",
+        ),
+        (
+            LINK + '[[mitigations]]\nid = "CVE-1"\nmitigation = "django-debug"\n'
+            "expires = 2030-06-30",
+            "mitigations[1].mitigation",
+            "unknown mitigation 'django-debug'; known: django-debug-env, django-hsts,",
+        ),
+        (
+            LINK.replace("2030-06-30", '"next year"'),
+            "mitigations[0].expires",
+            "'next year' is not a date; write it as YYYY-MM-DD",
+        ),
+        (
+            LINK.replace("2030-06-30", '"2030-02-30"'),
+            "mitigations[0].expires",
+            "'2030-02-30' is not a date",
+        ),
+        (LINK.replace("2030-06-30", "12:00:00"), "mitigations[0].expires", "not a date"),
+        (LINK.replace('"CVE-2022-22818"', "22818"), "mitigations[0].id", "expected a string"),
+        (LINK.replace('"CVE-2022-22818"', '" "'), "mitigations[0].id", "must not be empty"),
+        (
+            LINK.replace('"django-debug-env"', '["django-debug-env"]'),
+            "mitigations[0].mitigation",
+            "expected a string, found an array",
+        ),
+        (LINK + 'reason = " "', "mitigations[0].reason", "must not be empty"),
+        (LINK + "reason = 1", "mitigations[0].reason", "expected a string"),
+        (LINK + "expiry = 2030-06-30", "mitigations[0].expiry", "did you mean 'expires'?"),
+    ],
+)
+def test_pol_load_invalid_mitigation_links_name_the_key(
+    tmp_path: Path, text: str, place: str, words: str
+) -> None:
+    err = error_of(tmp_path, text)
+    assert err.place == place
+    assert words in err.reason
+    assert str(err) == f"{tmp_path / POLICY_FILE}: {place}: {err.reason}"
+
+
+def test_pol_load_mitigation_bad_toml_date_names_the_line(tmp_path: Path) -> None:
+    err = error_of(tmp_path, LINK.replace("2030-06-30", "2030-13-01"))
+    assert err.place == 4
+    assert err.reason.startswith("invalid TOML")
+
+
 # --- junk in, only PolicyError out ----------------------------------------------------------
 
 _KEYS = st.sampled_from(
@@ -411,6 +512,8 @@ _KEYS = st.sampled_from(
         "reason",
         "expires",
         "fail_on",
+        "mitigations",
+        "mitigation",
         *CONDITION_KEYS,
     ]
 ) | st.text(string.ascii_letters + "_-. ", max_size=8)
@@ -419,7 +522,18 @@ _SCALARS = (
     | st.booleans()
     | st.integers(-5, 12)
     | st.floats(allow_nan=True, allow_infinity=True)
-    | st.sampled_from(["internal", "regulated", "patch", "high", "A", "verified", "2030-01-01"])
+    | st.sampled_from(
+        [
+            "internal",
+            "regulated",
+            "patch",
+            "high",
+            "A",
+            "verified",
+            "2030-01-01",
+            "django-debug-env",
+        ]
+    )
     | st.text(max_size=6)
     | st.dates()
     | st.datetimes()
@@ -470,6 +584,9 @@ def test_pol_load_junk_text_raises_only_policy_errors(text: str) -> None:
                 'id = "CVE-2020-14343"',
                 'reason = "x"',
                 "expires = 2030-01-01",
+                "[[mitigations]]",
+                'mitigation = "django-debug-env"',
+                'mitigation = "no-such-mitigation"',
                 "[gate]",
                 'fail_on = "high"',
                 "kev = false",

@@ -18,6 +18,7 @@ from patchpilot.errors import OutputError
 
 if TYPE_CHECKING:
     from patchpilot.engine import Action, CodefixRun, GateOutcome, RunResult, Triage
+    from patchpilot.model import Finding
     from patchpilot.policy.model import MitigationLink
 
 RUN_SCHEMA = "patchpilot.run/1"
@@ -327,8 +328,9 @@ def run_vex(
 
     `mitigations` are the policy's links from a finding to the configuration mitigation that
     stands in for its fix: once that mitigation is merged, the finding is `not_affected`
-    (`inline_mitigations_already_exist`) until the link's expiry, and the statement says the
-    real fix is due by then; while it waits for review, the `affected` statement names it."""
+    (`inline_mitigations_already_exist`) until the link's expiry (judged on the run's clock),
+    and the statement names the real fix, due by then; while it waits for review, the
+    `affected` statement names it. A link matches the finding's ID or an alias, in any case."""
     from datetime import UTC, datetime
     from pathlib import Path
 
@@ -342,7 +344,9 @@ def run_vex(
     )
 
     ident = product or project_iri(Path(r.project))
-    now = datetime.now(UTC)
+    # The run's own "today" (PATCHPILOT_NOW pins it), so a link expires on the same clock as
+    # the policy's ignores.
+    now = r.now or datetime.now(UTC)
     merged: dict[str, Action] = {}
     planned: dict[str, Action] = {}
     for a in r.actions:
@@ -372,8 +376,9 @@ def run_vex(
                 )
             )
             continue
+        names = {i.upper() for i in (f.id, *f.aliases)}
         link = next(
-            (m for m in mitigations if m.id in (f.id, *f.aliases) and m.expires >= today),
+            (m for m in mitigations if m.id.upper() in names and m.expires >= today),
             None,
         )
         change = (
@@ -393,7 +398,7 @@ def run_vex(
                     f,
                     ident,
                     data.justification,
-                    f"{data.impact_statement} {data.action_statement}",
+                    f"{data.impact_statement} {data.action_statement} {_real_fix(f)}",
                     timestamp=now,
                 )
             )
@@ -419,3 +424,21 @@ def run_vex(
         doc_id=f"https://openvex.dev/docs/patchpilot/{r.base_commit[:16] or 'run'}",
         timestamp=now,
     )
+
+
+def _real_fix(f: Finding) -> str:
+    """The upgrade a mitigation only stands in for: the lowest fixed version above the one
+    installed, by the ecosystem's version order."""
+    from patchpilot.advisories.versions import key, scheme_for
+
+    c = f.component
+    scheme = scheme_for(c.ecosystem)
+    here = key(scheme, c.version)
+    above = sorted(
+        (k, v)
+        for v in f.fixed_versions
+        if (k := key(scheme, v)) is not None and (here is None or k > here)
+    )
+    if not above:
+        return f"No fixed version of {c.name} is published yet."
+    return f"The real fix: {c.name} {above[0][1]} or later ({c.version} is installed)."
