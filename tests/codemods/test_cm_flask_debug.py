@@ -12,8 +12,6 @@ import pytest
 
 from patchpilot.fixers.codemods.engine import run_codemods
 from patchpilot.fixers.codemods.flask_debug import (
-    NOT_DEV_ENTRY,
-    UNKNOWN_RECEIVER,
     FlaskDebugEnv,
     is_dev_entry,
 )
@@ -43,8 +41,8 @@ def test_golden_outputs_are_clean_under_ruff_f401_f821_f811() -> None:
 def test_every_refusal_reason_has_a_fixture() -> None:
     reasons = {reason for case in CASES for (_, _, reason) in case.refusals}
     assert reasons == {
-        UNKNOWN_RECEIVER,
-        NOT_DEV_ENTRY,
+        Reason.UNKNOWN_RECEIVER,
+        Reason.NOT_DEV_ENTRY,
         Reason.NOT_A_LITERAL,
         Reason.NAME_CONFLICT,
         Reason.SUPPRESSED,
@@ -91,7 +89,7 @@ def test_else_branch_of_the_main_guard_is_not_a_dev_entry(tmp_path: Path) -> Non
         'if __name__ == "__main__":\n    pass\nelse:\n    app.run(debug=True)\n',
     )
     result = run_codemods(root, codemods=[FlaskDebugEnv()])
-    assert [(r.line, r.reason) for r in result.refusals] == [(8, NOT_DEV_ENTRY)]
+    assert [(r.line, r.reason) for r in result.refusals] == [(8, Reason.NOT_DEV_ENTRY)]
     assert not result.changeset.edits
 
 
@@ -114,4 +112,4 @@ def test_a_reassigned_app_is_an_unknown_receiver(tmp_path: Path) -> None:
         'if __name__ == "__main__":\n    app.run(debug=True)\n',
     )
     result = run_codemods(root, codemods=[FlaskDebugEnv()])
-    assert [(r.line, r.reason) for r in result.refusals] == [(8, UNKNOWN_RECEIVER)]
+    assert [(r.line, r.reason) for r in result.refusals] == [(8, Reason.UNKNOWN_RECEIVER)]

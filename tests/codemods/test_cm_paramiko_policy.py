@@ -15,8 +15,6 @@ import pytest
 
 from patchpilot.fixers.codemods.interface import Reason, Tier
 from patchpilot.fixers.codemods.paramiko_policy import (
-    NOT_A_STATEMENT,
-    UNKNOWN_RECEIVER,
     ParamikoRejectPolicy,
 )
 
@@ -44,8 +42,8 @@ def test_golden_outputs_are_clean_under_ruff_f401_f821_f811() -> None:
 def test_every_refusal_reason_has_a_fixture() -> None:
     reasons = {reason for case in CASES for (_, _, reason) in case.refusals}
     assert reasons == {
-        UNKNOWN_RECEIVER,
-        NOT_A_STATEMENT,
+        Reason.UNKNOWN_RECEIVER,
+        Reason.NOT_A_STATEMENT,
         Reason.COMPOUND_STATEMENT,
         Reason.NOT_A_LITERAL,
         Reason.SUPPRESSED,

@@ -14,7 +14,6 @@ import pytest
 
 from patchpilot.fixers.codemods.interface import Reason, Tier
 from patchpilot.fixers.codemods.requests_verify import (
-    INTERNAL_ENDPOINT,
     RequestsVerifyEnabled,
     internal_host,
     url_host,
@@ -47,7 +46,7 @@ def test_every_refusal_reason_has_a_fixture() -> None:
     assert reasons == {
         Reason.NOT_A_LITERAL,
         Reason.TEST_FILE,
-        INTERNAL_ENDPOINT,
+        Reason.INTERNAL_ENDPOINT,
         Reason.SUPPRESSED,
     }
 

@@ -15,8 +15,6 @@ from patchpilot.fixers.codemods.engine import run_codemods
 from patchpilot.fixers.codemods.interface import Reason, Tier
 from patchpilot.fixers.codemods.rsa_key_size import (
     MIN_BITS,
-    NON_LITERAL_CURVE,
-    NON_LITERAL_SIZE,
     RsaKeySize,
     int_literal,
 )
@@ -45,8 +43,8 @@ def test_golden_outputs_are_clean_under_ruff_f401_f821_f811() -> None:
 def test_every_refusal_reason_has_a_fixture() -> None:
     reasons = {reason for case in CASES for (_, _, reason) in case.refusals}
     assert reasons == {
-        NON_LITERAL_SIZE,
-        NON_LITERAL_CURVE,
+        Reason.NON_LITERAL_SIZE,
+        Reason.NON_LITERAL_CURVE,
         Reason.KWARGS_SPLAT,
         Reason.ARGS_SPLAT,
         Reason.TEST_FILE,

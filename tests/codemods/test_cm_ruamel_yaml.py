@@ -14,7 +14,6 @@ import pytest
 from patchpilot.fixers.codemods.engine import run_codemods
 from patchpilot.fixers.codemods.interface import ProjectContext, Reason, Tier
 from patchpilot.fixers.codemods.ruamel_yaml import (
-    DUMPS_OBJECTS,
     HardenRuamel,
     effective_typ,
     ruamel_registrations,
@@ -49,7 +48,7 @@ def test_every_refusal_reason_has_a_fixture() -> None:
         Reason.CUSTOM_CONSTRUCTORS,
         Reason.CUSTOM_TAGS,
         Reason.SUPPRESSED,
-        DUMPS_OBJECTS,
+        Reason.DUMPS_OBJECTS,
     }
 
 
@@ -120,7 +119,7 @@ def test_chained_dump_is_refused_and_a_load_only_instance_is_not(tmp_path: Path)
         },
     )
     result = run_codemods(root, codemods=[HardenRuamel()])
-    assert [(r.line, r.reason) for r in result.refusals] == [(4, DUMPS_OBJECTS)]
+    assert [(r.line, r.reason) for r in result.refusals] == [(4, Reason.DUMPS_OBJECTS)]
     assert [c.line for c in result.changes] == [5]
     (edit,) = result.changeset.edits
     assert edit.after is not None

@@ -16,8 +16,6 @@ import pytest
 
 from patchpilot.fixers.codemods.interface import Reason, Tier
 from patchpilot.fixers.codemods.secure_tempfile import (
-    NEEDS_ABSENT_PATH,
-    NOT_SIMPLE_ASSIGNMENT,
     SecureTempfile,
 )
 
@@ -46,9 +44,10 @@ def test_golden_outputs_are_clean_under_ruff_f401_f821_f811() -> None:
 def test_every_refusal_reason_has_a_fixture() -> None:
     reasons = {reason for case in CASES for (_, _, reason) in case.refusals}
     assert reasons == {
-        NEEDS_ABSENT_PATH,
-        NOT_SIMPLE_ASSIGNMENT,
+        Reason.NEEDS_ABSENT_PATH,
+        Reason.NOT_SIMPLE_ASSIGNMENT,
         Reason.COMPOUND_STATEMENT,
+        Reason.NAME_CONFLICT,
         Reason.SUPPRESSED,
     }
 

@@ -16,10 +16,7 @@ from packaging.version import Version
 
 from patchpilot.fixers.codemods.interface import Reason, Tier
 from patchpilot.fixers.codemods.torch_load import (
-    DEPENDENCY_TOO_OLD,
     FIRST_SAFE_DEFAULT,
-    PICKLE_MODULE,
-    WEIGHTS_ONLY_FALSE,
     TorchLoadWeightsOnly,
 )
 
@@ -48,12 +45,12 @@ def test_golden_outputs_are_clean_under_ruff_f401_f821_f811() -> None:
 def test_every_refusal_reason_has_a_fixture() -> None:
     reasons = {reason for case in CASES for (_, _, reason) in case.refusals}
     assert reasons == {
-        WEIGHTS_ONLY_FALSE,
+        Reason.WEIGHTS_ONLY_FALSE,
         Reason.NOT_A_LITERAL,
-        PICKLE_MODULE,
+        Reason.PICKLE_MODULE,
         Reason.KWARGS_SPLAT,
         Reason.ARGS_SPLAT,
-        DEPENDENCY_TOO_OLD,
+        Reason.DEPENDENCY_TOO_OLD,
         Reason.SUPPRESSED,
     }
 

@@ -15,10 +15,7 @@ import pytest
 
 from patchpilot.fixers.codemods.interface import Reason, Tier
 from patchpilot.fixers.codemods.world_writable import (
-    NON_LITERAL_MODE,
     OTHERS_WRITE,
-    STICKY_DIRECTORY,
-    UNEVALUABLE_MODE,
     WorldWritableMode,
     format_like,
 )
@@ -47,7 +44,12 @@ def test_golden_outputs_are_clean_under_ruff_f401_f821_f811() -> None:
 
 def test_every_refusal_reason_has_a_fixture() -> None:
     reasons = {reason for case in CASES for (_, _, reason) in case.refusals}
-    assert reasons == {NON_LITERAL_MODE, UNEVALUABLE_MODE, STICKY_DIRECTORY, Reason.SUPPRESSED}
+    assert reasons == {
+        Reason.NON_LITERAL_MODE,
+        Reason.UNEVALUABLE_MODE,
+        Reason.STICKY_DIRECTORY,
+        Reason.SUPPRESSED,
+    }
 
 
 def _mode(code: str) -> int:

@@ -31,9 +31,6 @@ from patchpilot.fixers.codemods.interface import (
     positional,
 )
 
-UNKNOWN_RECEIVER = "unknown-receiver"
-NOT_DEV_ENTRY = "not-dev-entry"
-
 _FLASK = frozenset({"flask.Flask", "flask.app.Flask"})
 _RUN_SIMPLE = frozenset({"werkzeug.serving.run_simple", "werkzeug.run_simple"})
 _DEV_STEMS = frozenset(
@@ -120,7 +117,7 @@ class _Transformer(CodemodTransformer):
             )
             self.refuse(
                 original_node,
-                UNKNOWN_RECEIVER,
+                Reason.UNKNOWN_RECEIVER,
                 f"`{receiver}` is not built by `flask.Flask(...)` in this file; patchpilot "
                 "cannot tell that `.run` starts a Flask development server",
             )
@@ -137,17 +134,13 @@ class _Transformer(CodemodTransformer):
         if not self._dev_entry(original_node):
             self.refuse(
                 original_node,
-                NOT_DEV_ENTRY,
+                Reason.NOT_DEV_ENTRY,
                 'the call is neither under `if __name__ == "__main__":` nor in a development '
                 "entry module; the server may run this way in production, so changing it is "
                 "left to review",
             )
             return updated_node
-        environ = (
-            None
-            if self._os_rebound(original_node)
-            else self.reference(original_node, "os", "environ")
-        )
+        environ = self.reference(original_node, "os", "environ")
         if environ is None:
             self.refuse(
                 original_node,
@@ -164,17 +157,6 @@ class _Transformer(CodemodTransformer):
         new_args = list(updated_node.args)
         new_args[index_of] = new_args[index_of].with_changes(value=switch)
         return updated_node.with_changes(args=new_args)
-
-    def _os_rebound(self, site: cst.CSTNode) -> bool:
-        # `os = platform.system()` at module level has the qualified name `os` too, so an
-        # added `import os` would silently clash with it; only imports may bind `os` here.
-        scope = self.scope(site)
-        if scope is None or "os" not in scope:
-            return False
-        return any(
-            not isinstance(getattr(a, "node", None), cst.Import | cst.ImportFrom)
-            for a in scope["os"]
-        )
 
     def _flask_receiver(self, func: cst.BaseExpression) -> bool:
         if not isinstance(func, cst.Attribute):

@@ -33,12 +33,15 @@ How to write a codemod
    - call `self.may_change(original_node)` first: it applies SARIF targeting and records a
      `suppressed` refusal for `# nosec` / `# noqa: S…` / `# pragma: no-remediate`;
    - on a node-level guard failure call `self.refuse(original_node, Reason.X, detail)` and
-     return `updated_node` unchanged;
-   - otherwise build the new node (use `append_arg` / `replace_arg` so commas and multi-line
-     layout are kept; `self.reference(original_node, "yaml", "SafeLoader")` spells a name with
-     the file's existing import alias or schedules the import), call
+     return `updated_node` unchanged (every reason code is a `Reason` member: add one there,
+     with a comment, rather than passing a string);
+   - otherwise build the new node (use `append_arg` / `replace_arg` so commas, multi-line
+     layout and comments are kept; `self.reference(original_node, "yaml", "SafeLoader")`
+     spells a name with the file's existing import or schedules one, and returns None —
+     refuse with `Reason.NAME_CONFLICT` — when the name is taken by something else; a name
+     the rewrite replaced goes with `self.remove_unused_import_by_node(original_name)`), call
      `self.changed(original_node, "what changed")` and return it.
-   Always pass `original_node` to these helpers: metadata (lines, scopes) exists only for it.
+   Always pass original nodes to these helpers: metadata (lines, scopes) exists only for them.
    Other helpers: `origin_calls(expr)` (what call produced this name: `s = requests.Session()`,
    `with tarfile.open(p) as tf`), `find_arg`, `positional`, `splat`, `remove_arg`,
    `string_value`, `words_in` / `identifier_words` (name-based context guards).
@@ -69,6 +72,7 @@ from libcst.metadata import (
     ParentNodeProvider,
     PositionProvider,
     QualifiedNameProvider,
+    QualifiedNameSource,
     Scope,
     ScopeProvider,
 )
@@ -99,8 +103,9 @@ class Tier(StrEnum):
 class Reason(StrEnum):
     """Reason codes of refusals (kebab-case; reports, tests and the ledger use the values).
 
-    `Refusal.reason` is a plain `str`, so a codemod may use a code of its own; the common ones
-    live here so that reports can explain them.
+    `Refusal.reason` is a plain `str` (the ledger stores it as such), but every code a
+    codemod reports is a member here, so that reports can explain each one and a new codemod
+    reuses an existing code before it invents one.
     """
 
     # engine and file scope
@@ -122,7 +127,7 @@ class Reason(StrEnum):
     ARGS_SPLAT = "args-splat"
     LOADER_FROM_VARIABLE = "loader-from-variable"
     NOT_A_LITERAL = "not-a-literal"
-    NAME_CONFLICT = "name-conflict"
+    NAME_CONFLICT = "name-conflict"  # no free spelling for a name the rewrite needs
     SHELL_METACHARACTERS = "shell-metacharacters"
     SHELL_BUILTIN = "shell-builtin"
     SHELL_LIST_ARGV = "shell-list-argv"
@@ -134,6 +139,26 @@ class Reason(StrEnum):
     EMPTY_COMMAND = "empty-command"
     CODEMOD_ERROR = "codemod-error"
     ROUNDTRIP = "roundtrip"
+    # node scope, particular to one pattern (the codemod module named in the comment)
+    DUMPS_OBJECTS = "dumps-objects"  # ruamel: the instance also dumps arbitrary objects
+    NEEDS_DTD = "needs-dtd"  # lxml: the parser loads the DTD or validates against it
+    XINCLUDE = "xinclude"  # lxml: the module processes XInclude (file scope)
+    ENTITIES_REQUESTED = "entities-requested"  # lxml: `resolve_entities=True` spelled out
+    DEFAULT_PARSER = "default-parser"  # lxml: the project replaces the default parser
+    UNKNOWN_RECEIVER = "unknown-receiver"  # flask, paramiko: the object is not shown to be one
+    NOT_DEV_ENTRY = "not-dev-entry"  # flask: the server start is no development entry point
+    NON_LITERAL_SIZE = "non-literal-size"  # rsa-key-size: the key size is not a literal
+    NON_LITERAL_CURVE = "non-literal-curve"  # rsa-key-size: the curve is not a literal
+    WEIGHTS_ONLY_FALSE = "weights-only-false"  # torch: `weights_only=False` chosen explicitly
+    PICKLE_MODULE = "pickle-module"  # torch: a custom `pickle_module` (weights_only rejects it)
+    DEPENDENCY_TOO_OLD = "dependency-too-old"  # torch: the locked version lacks the argument
+    INTERNAL_ENDPOINT = "internal-endpoint"  # requests-verify: a loopback or private host
+    NEEDS_ABSENT_PATH = "needs-absent-path"  # tempfile: later code needs the path not to exist
+    NOT_SIMPLE_ASSIGNMENT = "not-simple-assignment"  # tempfile: no `p = mktemp()` to rewrite
+    NON_LITERAL_MODE = "non-literal-mode"  # world-writable: the mode depends on run time
+    UNEVALUABLE_MODE = "unevaluable-mode"  # world-writable: an expression not evaluated
+    STICKY_DIRECTORY = "sticky-directory"  # world-writable: sticky bit, shared by design
+    NOT_A_STATEMENT = "not-a-statement"  # paramiko: the call is inside a larger expression
 
 
 @dataclass(frozen=True, slots=True)
@@ -561,39 +586,110 @@ class CodemodTransformer(ContextAwareTransformer):
             self._imports = found
         return self._imports
 
-    def reference(self, site: cst.CSTNode, module: str, name: str) -> cst.BaseExpression | None:
-        """An expression for `module.name` valid at the original node `site`.
+    def _spellings(self, module: str, name: str) -> list[str]:
+        """Every way the file's imports can spell `module.name`, in file order:
+        `y.SafeLoader` (`import yaml as y`), `SafeLoader` (`from yaml import SafeLoader`),
+        `etree.XMLParser` (`from lxml import etree`: a submodule imported from its package)."""
+        spellings: list[str] = []
+        for imp in self._gathered():
+            if imp.obj is None:
+                if imp.module == module:
+                    spellings.append(f"{imp.alias or module}.{name}")
+            elif imp.module == module and imp.obj == name:
+                spellings.append(imp.alias or name)
+            elif f"{imp.module}.{imp.obj}" == module:
+                spellings.append(f"{imp.alias or imp.obj}.{name}")
+        return list(dict.fromkeys(spellings))
 
-        Reuses the file's own spelling (`y.SafeLoader` after `import yaml as y`, `SafeLoader`
-        after `from yaml import SafeLoader`); otherwise schedules an import in the file's
-        style (`from yaml import SafeLoader` where the file from-imports `yaml`, else
-        `import yaml`). None when every spelling would clash with a name already bound.
+    def _imports_only(self, scope: Scope, spelling: str, qualified: str) -> bool:
+        """Whether `spelling` (`os`, `etree.XMLParser`) means `qualified` and nothing else at
+        `scope`: every binding of its first name that the scope sees is an import (not a
+        variable, parameter, function or class of that name, which a reader of `os.environ`
+        would get instead), outside `if TYPE_CHECKING:`, and the name resolves to `qualified`
+        through each of them."""
+        head = spelling.split(".", maxsplit=1)[0]
+        bindings = list(scope[head])
+        if not bindings:
+            return False
+        for binding in bindings:
+            node = getattr(binding, "node", None)
+            if not isinstance(node, cst.Import | cst.ImportFrom) or self._type_checking_only(node):
+                return False
+        resolved = scope.get_qualified_names_for(spelling)
+        return bool(resolved) and all(
+            q.name == qualified and q.source is QualifiedNameSource.IMPORT for q in resolved
+        )
+
+    def _type_checking_only(self, node: cst.CSTNode) -> bool:
+        parent = self.parent(node)
+        while parent is not None:
+            if isinstance(parent, cst.If) and m.matches(
+                parent.test, m.Name("TYPE_CHECKING") | m.Attribute(attr=m.Name("TYPE_CHECKING"))
+            ):
+                return True
+            parent = self.parent(parent)
+        return False
+
+    def reference(
+        self,
+        site: cst.CSTNode,
+        module: str,
+        name: str,
+        *,
+        like: cst.BaseExpression | None = None,
+    ) -> cst.BaseExpression | None:
+        """An expression for `module.name` valid at the original node `site`, or None.
+
+        `like`, an original expression at `site` naming another member of `module` through
+        the module (`etree.parse`, `ec.SECP192R1`), gives the spelling to follow: the same
+        module expression (`etree.XMLParser`, `ec.SECP256R1`). Otherwise the file's own
+        spelling is reused (`y.SafeLoader` after `import yaml as y`, `SafeLoader` after
+        `from yaml import SafeLoader`, `etree.XMLParser` after `from lxml import etree`) where
+        its first name is bound only by that import at `site`; otherwise an import is
+        scheduled in the file's style (`from yaml import SafeLoader` where the file
+        from-imports `yaml`, else `import yaml`) when the name it binds is free at `site` or
+        already names the same module. None when every spelling clashes with something else
+        of that name (a variable `os = ...`, a parameter `yaml`): the codemod then refuses
+        with `Reason.NAME_CONFLICT`.
         """
-        target = f"{module}.{name}"
         scope = self.scope(site)
         if scope is None:
             return None
-        spellings: list[str] = []
-        for imp in self._gathered():
-            if imp.module == module and imp.obj == name:
-                spellings.append(imp.alias or name)
-            elif imp.module == module and imp.obj is None:
-                spellings.append(f"{imp.alias or module}.{name}")
-        for spelling in spellings:
-            if any(q.name == target for q in scope.get_qualified_names_for(spelling)):
+        target = f"{module}.{name}"
+        if (
+            isinstance(like, cst.Attribute)
+            and _dotted(like.value)
+            and self.qualified_names(like.value) == {module}
+        ):
+            return cst.Attribute(value=like.value.deep_clone(), attr=cst.Name(name))
+        for spelling in self._spellings(module, name):
+            if self._imports_only(scope, spelling, target):
                 return cst.parse_expression(spelling)
         from_style = any(i.module == module and i.obj is not None for i in self._gathered())
         if from_style and name not in scope:
             AddImportsVisitor.add_needed_import(self.context, module, name)
             return cst.Name(name)
         top = module.split(".", maxsplit=1)[0]
-        if top not in scope or any(q.name == top for q in scope.get_qualified_names_for(top)):
+        if top not in scope or self._imports_only(scope, top, top):
             AddImportsVisitor.add_needed_import(self.context, module)
             return cst.parse_expression(target)
         return None
 
+    def remove_unused_import_by_node(self, node: cst.CSTNode) -> None:
+        """Schedule removal of the imports binding the names in the original node `node`, each
+        kept if still used after the rewrite: pass the name a rewrite replaced (`ul` of
+        `from yaml import unsafe_load as ul`), and its import goes whatever its alias."""
+        try:
+            RemoveImportsVisitor.remove_unused_import_by_node(self.context, node)
+        except ValueError:
+            # A relative import binds one of the names; libcst cannot name its module without
+            # the package, so that import stays (the ruff post-condition reports it if unused).
+            return
+
     def remove_unused_import(self, module: str, obj: str | None = None) -> None:
-        """Schedule removal of `import module` / `from module import obj` if now unused."""
+        """Schedule removal of `import module` / `from module import obj` (without an alias)
+        if now unused; for a name in the code prefer `remove_unused_import_by_node`, which
+        also finds `from module import obj as alias`."""
         RemoveImportsVisitor.remove_unused_import(self.context, module, obj)
 
 
@@ -639,11 +735,16 @@ def splat(call: cst.Call) -> str | None:
 
 
 def append_arg(call: cst.Call, keyword: str, value: cst.BaseExpression) -> cst.Call:
-    """`call` with `keyword=value` appended, laid out like the arguments before it.
+    """`call` with `keyword=value` appended, laid out like the arguments before it, every
+    comment staying with the argument it annotates.
 
-    The separator between earlier arguments (and so their newline and indentation) is copied,
-    a trailing comma stays trailing, and a comment after the last argument stays on its line:
-    `f(\n    a,  # why\n)` becomes `f(\n    a,  # why\n    k=v,\n)`.
+    The new argument goes where the next one would (on its own line when the arguments are one
+    a line, with their indentation; after `, ` when they share a line), and takes over what
+    followed the old last argument (a trailing comma, the line break before `)`):
+    `f(\n    a,  # why\n)` becomes `f(\n    a,  # why\n    k=v,\n)`,
+    `f(\n    a  # why\n)` becomes `f(\n    a,  # why\n    k=v\n)`, and `f(a  # why\n)`
+    becomes `f(a, k=v  # why\n)`: a comment ending the line the new argument joins ends it
+    still.
     """
     new = cst.Arg(
         value=value,
@@ -655,64 +756,62 @@ def append_arg(call: cst.Call, keyword: str, value: cst.BaseExpression) -> cst.C
     )
     args = list(call.args)
     if not args:
-        return call.with_changes(args=[new])
-    last = args[-1]
+        # `f(\n)` / `f(  # why\n)`: what stood before `)` now follows the argument.
+        return call.with_changes(
+            args=[new.with_changes(whitespace_after_arg=call.whitespace_before_args)],
+            whitespace_before_args=cst.SimpleWhitespace(""),
+        )
+    # The separator the next argument would get: the one between the last two arguments,
+    # else the line break after `(`, else `, `; never a comment of theirs.
+    before_comma: cst.BaseParenthesizableWhitespace = cst.SimpleWhitespace("")
     if len(args) >= 2 and isinstance(args[-2].comma, cst.Comma):
-        separator: cst.Comma = _plain_comma(args[-2].comma)
+        next_arg = _blank_first_line(args[-2].comma.whitespace_after)
+        before_comma = args[-2].comma.whitespace_before
     elif isinstance(call.whitespace_before_args, cst.ParenthesizedWhitespace):
-        separator = cst.Comma(whitespace_after=_no_comment(call.whitespace_before_args))
+        next_arg = _blank_first_line(call.whitespace_before_args)
     else:
-        separator = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+        next_arg = cst.SimpleWhitespace(" ")
+    last = args[-1]
     if isinstance(last.comma, cst.Comma):
-        trailing = last.comma.whitespace_after
-        sep_ws = separator.whitespace_after
-        if isinstance(trailing, cst.ParenthesizedWhitespace) and isinstance(
-            sep_ws, cst.ParenthesizedWhitespace
-        ):
-            # The last argument keeps its comma and comment, followed by the separator's
-            # indentation; the new argument takes the trailing comma and the closing layout.
-            args[-1] = last.with_changes(
-                comma=last.comma.with_changes(
-                    whitespace_after=trailing.with_changes(
-                        indent=sep_ws.indent, last_line=sep_ws.last_line
-                    )
-                )
-            )
-            new = new.with_changes(
-                comma=last.comma.with_changes(whitespace_after=_no_comment(trailing))
-            )
-            return call.with_changes(args=[*args, new])
-        new = new.with_changes(comma=last.comma)
-    elif isinstance(last.whitespace_after_arg, cst.ParenthesizedWhitespace) and isinstance(
-        separator.whitespace_after, cst.ParenthesizedWhitespace
-    ):
-        # `f(\n    a  # why\n)`: the newline (and comment) before `)` follows the last
-        # argument; it moves behind the new comma, and the new argument closes the call.
-        after = last.whitespace_after_arg
+        # A trailing comma: the last argument keeps its comma (and the comment after it); the
+        # new one takes the closing layout and a trailing comma of its own.
+        after, closing = _split_layout(last.comma.whitespace_after, next_arg)
+        args[-1] = last.with_changes(comma=last.comma.with_changes(whitespace_after=after))
+        new = new.with_changes(comma=last.comma.with_changes(whitespace_after=closing))
+    else:
+        after, closing = _split_layout(last.whitespace_after_arg, next_arg)
         args[-1] = last.with_changes(
             whitespace_after_arg=cst.SimpleWhitespace(""),
-            comma=cst.Comma(
-                whitespace_after=after.with_changes(
-                    indent=separator.whitespace_after.indent,
-                    last_line=separator.whitespace_after.last_line,
-                )
-            ),
+            comma=cst.Comma(whitespace_before=before_comma, whitespace_after=after),
         )
-        new = new.with_changes(whitespace_after_arg=_no_comment(after))
-        return call.with_changes(args=[*args, new])
-    args[-1] = last.with_changes(comma=separator)
+        new = new.with_changes(whitespace_after_arg=closing)
     return call.with_changes(args=[*args, new])
 
 
-def _no_comment(ws: cst.ParenthesizedWhitespace) -> cst.ParenthesizedWhitespace:
-    return ws.with_changes(first_line=cst.TrailingWhitespace(), empty_lines=[])
-
-
-def _plain_comma(comma: cst.Comma) -> cst.Comma:
-    ws = comma.whitespace_after
+def _blank_first_line(ws: cst.BaseParenthesizableWhitespace) -> cst.BaseParenthesizableWhitespace:
+    """`ws` without the comment (and comment lines) ending the line it starts on."""
     if isinstance(ws, cst.ParenthesizedWhitespace):
-        return comma.with_changes(whitespace_after=_no_comment(ws))
-    return comma
+        return ws.with_changes(first_line=cst.TrailingWhitespace(), empty_lines=[])
+    return ws
+
+
+def _split_layout(
+    own: cst.BaseParenthesizableWhitespace, next_arg: cst.BaseParenthesizableWhitespace
+) -> tuple[cst.BaseParenthesizableWhitespace, cst.BaseParenthesizableWhitespace]:
+    """What follows the old last argument (`own`: up to `)` or after its trailing comma),
+    split in two: the whitespace after its new comma, and what follows the new argument.
+
+    When both the old layout and the next argument's break the line, the old last argument
+    keeps its line's comment (and any comment lines after it) and the new argument gets the
+    bare closing layout; otherwise the new argument joins the old last one's line and the
+    layout (comment included) moves behind it whole.
+    """
+    if isinstance(own, cst.ParenthesizedWhitespace) and isinstance(
+        next_arg, cst.ParenthesizedWhitespace
+    ):
+        kept = own.with_changes(indent=next_arg.indent, last_line=next_arg.last_line)
+        return kept, _blank_first_line(own)
+    return next_arg, own
 
 
 def replace_arg(call: cst.Call, keyword: str, value: cst.BaseExpression) -> cst.Call:

@@ -37,11 +37,6 @@ from patchpilot.fixers.codemods.interface import (
     string_value,
 )
 
-NEEDS_DTD = "needs-dtd"
-XINCLUDE = "xinclude"
-ENTITIES_REQUESTED = "entities-requested"
-DEFAULT_PARSER = "default-parser"
-
 _ETREE = "lxml.etree"
 _PARSER = frozenset({f"{_ETREE}.XMLParser"})
 _PARSE = frozenset({f"{_ETREE}.parse", f"{_ETREE}.fromstring", f"{_ETREE}.XML"})
@@ -105,65 +100,6 @@ def _literal(value: cst.BaseExpression) -> tuple[bool, bool | str | None]:
     return (True, text) if text is not None else (False, None)
 
 
-def _blank_first_line(ws: cst.BaseParenthesizableWhitespace) -> cst.BaseParenthesizableWhitespace:
-    """`ws` without the comment (and blank lines) that end the line it starts on."""
-    if isinstance(ws, cst.ParenthesizedWhitespace):
-        return ws.with_changes(first_line=cst.TrailingWhitespace(), empty_lines=[])
-    return ws
-
-
-def append_keyword(call: cst.Call, keyword: str, value: cst.BaseExpression) -> cst.Call:
-    """`call` with `keyword=value` appended, like `append_arg`, but comments stay with the
-    argument they annotate: `f(\n    a,  # why\n)` becomes `f(\n    a,  # why\n    k=v,\n)`
-    (the layout of the next line is copied from the separator, never its comment)."""
-    appended = append_arg(call, keyword, value)
-    args = list(call.args)
-    if not args:
-        return appended
-    new = appended.args[-1]
-    last = args[-1]
-    template = appended.args[-2].comma
-    if not isinstance(template, cst.Comma):
-        return appended
-    next_line = _blank_first_line(template.whitespace_after)
-    if isinstance(last.comma, cst.Comma):
-        # A trailing comma: the last argument keeps its own comma and comment and goes on to
-        # the next line; the new argument closes the list the way the last one did.
-        own = last.comma.whitespace_after
-        if isinstance(own, cst.ParenthesizedWhitespace) and isinstance(
-            next_line, cst.ParenthesizedWhitespace
-        ):
-            separator = last.comma.with_changes(
-                whitespace_after=own.with_changes(
-                    indent=next_line.indent, last_line=next_line.last_line
-                )
-            )
-        else:
-            separator = template.with_changes(whitespace_after=next_line)
-        new = new.with_changes(
-            comma=last.comma.with_changes(whitespace_after=_blank_first_line(own))
-        )
-        args[-1] = last.with_changes(comma=separator)
-    else:
-        own = last.whitespace_after_arg
-        if isinstance(own, cst.ParenthesizedWhitespace) and isinstance(
-            next_line, cst.ParenthesizedWhitespace
-        ):
-            # `f(\n    a  # why\n)`: the comment stays on `a`'s line, after the new comma.
-            separator = cst.Comma(
-                whitespace_after=own.with_changes(
-                    indent=next_line.indent, last_line=next_line.last_line
-                )
-            )
-            new = new.with_changes(whitespace_after_arg=_blank_first_line(own))
-            args[-1] = last.with_changes(
-                comma=separator, whitespace_after_arg=cst.SimpleWhitespace("")
-            )
-        else:
-            args[-1] = last.with_changes(comma=template.with_changes(whitespace_after=next_line))
-    return call.with_changes(args=[*args, new])
-
-
 class HardenLxml(Codemod):
     """Parse XML with lxml without resolving external entities or fetching from the network."""
 
@@ -178,7 +114,7 @@ class HardenLxml(Codemod):
         line = xinclude_line(file.source)
         if line is not None:
             return Veto(
-                XINCLUDE,
+                Reason.XINCLUDE,
                 f"the module processes XInclude (line {line}), which loads the documents a "
                 "hardened parser would refuse",
             )
@@ -228,7 +164,7 @@ class _Transformer(CodemodTransformer):
             if literal:
                 self.refuse(
                     original,
-                    ENTITIES_REQUESTED,
+                    Reason.ENTITIES_REQUESTED,
                     "the parser asks for entity resolution explicitly (`resolve_entities=True`)",
                 )
             else:
@@ -246,10 +182,10 @@ class _Transformer(CodemodTransformer):
             return updated
         setting, note = self._setting()
         spelled = self.module.code_for_node(setting)
-        new = append_keyword(updated, "resolve_entities", setting)
+        new = append_arg(updated, "resolve_entities", setting)
         added = f"`resolve_entities={spelled}`"
         if find_arg(original, "no_network") is None:
-            new = append_keyword(new, "no_network", cst.Name("True"))
+            new = append_arg(new, "no_network", cst.Name("True"))
             added += ", `no_network=True`"
         self.changed(original, f"added {added} to `XMLParser`{note}")
         return new
@@ -265,7 +201,7 @@ class _Transformer(CodemodTransformer):
             if literal:
                 self.refuse(
                     call,
-                    NEEDS_DTD,
+                    Reason.NEEDS_DTD,
                     f"`{flag}=True`: the code relies on the document's DTD, which a "
                     "hardened parser may no longer load",
                 )
@@ -294,18 +230,18 @@ class _Transformer(CodemodTransformer):
             rel, line = places[0]
             self.refuse(
                 original,
-                DEFAULT_PARSER,
+                Reason.DEFAULT_PARSER,
                 f"the project replaces lxml's default parser (`set_default_parser` at "
                 f"{rel}:{line}); an explicit parser would drop its settings",
             )
             return updated
-        factory = self._xml_parser(original, updated)
+        factory = self.reference(original, _ETREE, "XMLParser", like=original.func)
         if factory is None:
             self.refuse(original, Reason.NAME_CONFLICT, "no free name for `lxml.etree.XMLParser`")
             return updated
         value, note = self._setting()
-        parser = append_keyword(
-            append_keyword(cst.Call(func=factory), "resolve_entities", value),
+        parser = append_arg(
+            append_arg(cst.Call(func=factory), "resolve_entities", value),
             "no_network",
             cst.Name("True"),
         )
@@ -317,16 +253,4 @@ class _Transformer(CodemodTransformer):
         )
         if keyword is not None:
             return replace_arg(updated, "parser", parser)
-        return append_keyword(updated, "parser", parser)
-
-    def _xml_parser(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression | None:
-        """`XMLParser` spelled like the call's own module (`etree.XMLParser` after
-        `from lxml import etree`), else through the file's imports."""
-        func, new_func = original.func, updated.func
-        if (
-            isinstance(func, cst.Attribute)
-            and isinstance(new_func, cst.Attribute)
-            and _ETREE in self.qualified_names(func.value)
-        ):
-            return cst.Attribute(value=new_func.value.deep_clone(), attr=cst.Name("XMLParser"))
-        return self.reference(original, _ETREE, "XMLParser")
+        return append_arg(updated, "parser", parser)

@@ -17,7 +17,6 @@ from typing import ClassVar
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.codemod.visitors import RemoveImportsVisitor
 
 from patchpilot.fixers.codemods.interface import (
     Codemod,
@@ -35,9 +34,6 @@ _TRUSTING = frozenset(
 )
 _CLIENTS = frozenset(f"{module}.SSHClient" for module in _MODULES)
 _LOADERS = frozenset({"load_system_host_keys", "load_host_keys"})
-
-UNKNOWN_RECEIVER = "unknown-receiver"
-NOT_A_STATEMENT = "not-a-statement"
 
 
 class ParamikoRejectPolicy(Codemod):
@@ -95,7 +91,7 @@ class _Transformer(CodemodTransformer):
             code = self.module.code_for_node(receiver)
             self.refuse(
                 original_node,
-                UNKNOWN_RECEIVER,
+                Reason.UNKNOWN_RECEIVER,
                 f"`{code}` is not shown to be a `paramiko.SSHClient` created in this scope; "
                 "patchpilot cannot tell where to load its host keys",
             )
@@ -105,7 +101,7 @@ class _Transformer(CodemodTransformer):
         if not isinstance(expr, cst.Expr) or expr.value is not original_node:
             self.refuse(
                 original_node,
-                NOT_A_STATEMENT,
+                Reason.NOT_A_STATEMENT,
                 "the call is part of a larger expression; rewrite it as a statement first",
             )
             return updated_node
@@ -136,7 +132,7 @@ class _Transformer(CodemodTransformer):
         old = trusting.rsplit(".", 1)[1]
         if isinstance(named, cst.Name):
             # By node, so that `from paramiko import AutoAddPolicy as Trust` goes too.
-            RemoveImportsVisitor.remove_unused_import_by_node(self.context, named)
+            self.remove_unused_import_by_node(named)
         description = f"`{old}` → `RejectPolicy()`"
         if not loads and isinstance(line, cst.SimpleStatementLine):
             self._inserts[line] = receiver.value

@@ -217,7 +217,8 @@ class _Transformer(CodemodTransformer):
             return updated
         old_name = qualified.rsplit(".", 1)[1]
         if isinstance(original.func, cst.Name):
-            self.remove_unused_import("yaml", old_name)
+            # By node, so that `from yaml import unsafe_load as ul` goes too.
+            self.remove_unused_import_by_node(original.func)
         self.changed(original, f"`{old_name}` → `{new_name}`")
         return updated.with_changes(func=func)
 
@@ -251,9 +252,9 @@ class _Transformer(CodemodTransformer):
         if safe is None:
             self.refuse(original, Reason.NAME_CONFLICT, f"no free name for `yaml.{wanted}`")
             return updated
-        module, old = sorted(names & (_C_UNSAFE | _PY_UNSAFE))[0].rsplit(".", 1)
+        old = sorted(names & (_C_UNSAFE | _PY_UNSAFE))[0].rsplit(".", 1)[1]
         if isinstance(given.value, cst.Name):
-            self.remove_unused_import(module, old)
+            self.remove_unused_import_by_node(given.value)
         self.changed(original, f"`{old}` → `{wanted}`")
         index = original.args.index(given)
         new_args = list(updated.args)

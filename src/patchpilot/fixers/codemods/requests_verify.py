@@ -51,8 +51,6 @@ _HTTPX_TRANSPORTS = frozenset({"httpx.HTTPTransport", "httpx.AsyncHTTPTransport"
 _INTERNAL_SUFFIXES = (".localhost", ".local", ".internal", ".lan", ".home.arpa", ".intranet")
 _HOLE = "\uffff"
 
-INTERNAL_ENDPOINT = "internal-endpoint"
-
 
 def internal_host(host: str) -> str | None:
     """Why `host` is a loopback, private or internal endpoint, or None for a public one."""
@@ -223,7 +221,7 @@ class _Transformer(CodemodTransformer):
         if host is not None and why is not None:
             self.refuse(
                 original_node,
-                INTERNAL_ENDPOINT,
+                Reason.INTERNAL_ENDPOINT,
                 f"`{host}` is {why}, most likely a self-signed internal endpoint: point "
                 "`verify` (or REQUESTS_CA_BUNDLE / SSL_CERT_FILE) at its CA bundle instead",
             )

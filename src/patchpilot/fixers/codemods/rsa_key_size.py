@@ -30,9 +30,6 @@ from patchpilot.fixers.codemods.interface import (
     string_value,
 )
 
-NON_LITERAL_SIZE = "non-literal-size"
-NON_LITERAL_CURVE = "non-literal-curve"
-
 MIN_BITS = 2048
 _ASYM = "cryptography.hazmat.primitives.asymmetric"
 _EC = f"{_ASYM}.ec"
@@ -161,7 +158,7 @@ class _Transformer(CodemodTransformer):
             )
             self.refuse(
                 original,
-                NON_LITERAL_SIZE,
+                Reason.NON_LITERAL_SIZE,
                 f"the {algorithm} key size `{code}` is not a literal{where}",
             )
             return updated
@@ -192,17 +189,15 @@ class _Transformer(CodemodTransformer):
             code = self.module.code_for_node(given)
             self.refuse(
                 original,
-                NON_LITERAL_CURVE,
+                Reason.NON_LITERAL_CURVE,
                 f"the curve `{code}` is not a literal `ec` curve; patchpilot cannot tell its size",
             )
             return updated
         weak = min(curves & _WEAK_CURVES)
-        if isinstance(named, cst.Attribute):
-            replacement: cst.BaseExpression | None = named.with_changes(attr=cst.Name(_CURVE))
-        else:
-            replacement = self.reference(original, _EC, _CURVE)
-            if replacement is not None:
-                self.remove_unused_import(_EC, weak)
+        replacement = self.reference(original, _EC, _CURVE, like=named)
+        if replacement is not None and isinstance(named, cst.Name):
+            # By node, so that `from ...ec import SECP192R1 as WEAK` goes too.
+            self.remove_unused_import_by_node(named)
         if replacement is None:
             self.refuse(original, Reason.NAME_CONFLICT, f"no free name for `ec.{_CURVE}`")
             return updated
@@ -229,7 +224,7 @@ class _Transformer(CodemodTransformer):
             code = self.module.code_for_node(arg.value)
             self.refuse(
                 original,
-                NON_LITERAL_CURVE,
+                Reason.NON_LITERAL_CURVE,
                 f"the curve `{code}` is not a string literal; patchpilot cannot tell its size",
             )
             return updated

@@ -33,8 +33,6 @@ from patchpilot.fixers.codemods.interface import (
     string_value,
 )
 
-DUMPS_OBJECTS = "dumps-objects"
-
 _YAML = frozenset({"ruamel.yaml.YAML", "ruamel.yaml.main.YAML"})
 # `YAML.__init__` tests the list in this order; the first type present wins.
 _PRECEDENCE = ("rt", "safe", "base", "unsafe")
@@ -203,7 +201,7 @@ class _Transformer(CodemodTransformer):
         if dumper is not None:
             self.refuse(
                 original_node,
-                DUMPS_OBJECTS,
+                Reason.DUMPS_OBJECTS,
                 f"the instance also dumps (line {dumper}); the safe representer rejects "
                 "arbitrary objects and writes tuples as plain lists",
             )

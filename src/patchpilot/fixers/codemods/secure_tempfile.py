@@ -19,7 +19,6 @@ from typing import ClassVar
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.codemod.visitors import RemoveImportsVisitor
 
 from patchpilot.fixers.codemods.interface import (
     Codemod,
@@ -58,9 +57,6 @@ _ABSENT_PATH_METHODS = {
     "hardlink_to": "creates a link at it",
 }
 _FD_NAMES = ("fd", "tmp_fd", "temp_fd", *(f"fd_{n}" for n in range(1, 100)))
-
-NEEDS_ABSENT_PATH = "needs-absent-path"
-NOT_SIMPLE_ASSIGNMENT = "not-simple-assignment"
 
 
 class SecureTempfile(Codemod):
@@ -106,7 +102,7 @@ class _Transformer(CodemodTransformer):
         if target is None:
             self.refuse(
                 original_node,
-                NOT_SIMPLE_ASSIGNMENT,
+                Reason.NOT_SIMPLE_ASSIGNMENT,
                 "`mktemp` is not the whole right-hand side of a one-name assignment "
                 "(`p = tempfile.mktemp(...)`), so there is no place for the file descriptor; "
                 "rewrite it by hand",
@@ -124,7 +120,7 @@ class _Transformer(CodemodTransformer):
             where, what = need
             self.refuse(
                 original_node,
-                NEEDS_ABSENT_PATH,
+                Reason.NEEDS_ABSENT_PATH,
                 f"`{target.value}` must not exist yet at line {where}, which {what}; "
                 "`mkstemp` would already have created the file"
                 + ("; use `tempfile.mkdtemp` for a directory" if "directory at" in what else ""),
@@ -157,7 +153,7 @@ class _Transformer(CodemodTransformer):
             return updated_node  # cannot happen: the original was checked to be this shape
         if isinstance(site.call.func, cst.Name):
             # By node, so that `from tempfile import mktemp as name` goes too.
-            RemoveImportsVisitor.remove_unused_import_by_node(self.context, site.call.func)
+            self.remove_unused_import_by_node(site.call.func)
         pair = cst.Tuple(
             [
                 cst.Element(

@@ -39,10 +39,6 @@ _LOADS = frozenset({"torch.load", "torch.serialization.load"})
 FIRST_WITH_ARGUMENT = Version("1.13")
 FIRST_SAFE_DEFAULT = Version("2.6")
 
-WEIGHTS_ONLY_FALSE = "weights-only-false"
-PICKLE_MODULE = "pickle-module"
-DEPENDENCY_TOO_OLD = "dependency-too-old"
-
 
 def locked_torch(project: ProjectContext) -> Version | None:
     """The torch version the project locks, None when it locks none (or an unreadable one)."""
@@ -69,7 +65,7 @@ class TorchLoadWeightsOnly(Codemod):
         version = project.fact("torch-version", locked_torch)
         if version is not None and version.release[:2] < FIRST_WITH_ARGUMENT.release:
             return Veto(
-                DEPENDENCY_TOO_OLD,
+                Reason.DEPENDENCY_TOO_OLD,
                 f"the project locks torch {version}, whose `torch.load` has no `weights_only` "
                 f"argument (added in {FIRST_WITH_ARGUMENT}); upgrade torch first",
             )
@@ -112,7 +108,7 @@ class _Transformer(CodemodTransformer):
             if _is_name(given.value, "False"):
                 self.refuse(
                     original_node,
-                    WEIGHTS_ONLY_FALSE,
+                    Reason.WEIGHTS_ONLY_FALSE,
                     "the call asks for full unpickling with an explicit `weights_only=False`; "
                     "someone chose it, so review it by hand (trusted source? "
                     "`add_safe_globals` for the types it needs?)",
@@ -140,7 +136,7 @@ class _Transformer(CodemodTransformer):
         ):
             self.refuse(
                 original_node,
-                PICKLE_MODULE,
+                Reason.PICKLE_MODULE,
                 "the call passes its own `pickle_module`; torch refuses it together with "
                 "`weights_only=True`",
             )

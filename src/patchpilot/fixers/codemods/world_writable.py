@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import ClassVar
 
 import libcst as cst
-from libcst.codemod.visitors import RemoveImportsVisitor
 
 from patchpilot.fixers.codemods.interface import (
     Codemod,
@@ -70,10 +69,6 @@ _STAT = {
 }
 OTHERS_WRITE = 0o002
 STICKY = 0o1000
-
-NON_LITERAL_MODE = "non-literal-mode"
-UNEVALUABLE_MODE = "unevaluable-mode"
-STICKY_DIRECTORY = "sticky-directory"
 
 
 def format_like(original: str, value: int) -> str:
@@ -138,10 +133,10 @@ class _Transformer(CodemodTransformer):
         if not self.may_change(original_node):
             return updated_node
         code = self.module.code_for_node(mode)
-        if value == NON_LITERAL_MODE:
+        if value == Reason.NON_LITERAL_MODE:
             self.refuse(
                 original_node,
-                NON_LITERAL_MODE,
+                Reason.NON_LITERAL_MODE,
                 f"the mode `{code}` depends on a variable or call: patchpilot cannot tell "
                 "which bits it sets at run time; review it by hand",
             )
@@ -149,7 +144,7 @@ class _Transformer(CodemodTransformer):
         if not isinstance(value, int):
             self.refuse(
                 original_node,
-                UNEVALUABLE_MODE,
+                Reason.UNEVALUABLE_MODE,
                 f"the mode `{code}` is an expression patchpilot does not evaluate (only `|` of "
                 "integers and `stat` permission constants)",
             )
@@ -157,7 +152,7 @@ class _Transformer(CodemodTransformer):
         if value & STICKY:
             self.refuse(
                 original_node,
-                STICKY_DIRECTORY,
+                Reason.STICKY_DIRECTORY,
                 f"the mode `{code}` sets the sticky bit: a shared directory (like /tmp) that "
                 "is world-writable by design",
             )
@@ -179,7 +174,7 @@ class _Transformer(CodemodTransformer):
         new_args[position] = new_args[position].with_changes(value=new_mode)
         return updated_node.with_changes(args=new_args)
 
-    def _evaluate(self, expr: cst.BaseExpression) -> int | str:
+    def _evaluate(self, expr: cst.BaseExpression) -> int | Reason:
         """The mode's value, or why it has none: `non-literal-mode` when a variable, call or
         attribute other than a `stat` constant takes part, `unevaluable-mode` for operators
         other than `|`."""
@@ -187,18 +182,22 @@ class _Transformer(CodemodTransformer):
             return int(expr.value, 0)
         if isinstance(expr, cst.Name | cst.Attribute):
             found = sorted(self.qualified_names(expr) & _STAT.keys())
-            return _STAT[found[0]] if found else NON_LITERAL_MODE
+            return _STAT[found[0]] if found else Reason.NON_LITERAL_MODE
         if isinstance(expr, cst.BinaryOperation):
             left, right = self._evaluate(expr.left), self._evaluate(expr.right)
-            if NON_LITERAL_MODE in (left, right):
-                return NON_LITERAL_MODE
+            if Reason.NON_LITERAL_MODE in (left, right):
+                return Reason.NON_LITERAL_MODE
             if isinstance(expr.operator, cst.BitOr) and isinstance(left, int):
-                return left | right if isinstance(right, int) else UNEVALUABLE_MODE
-            return UNEVALUABLE_MODE
+                return left | right if isinstance(right, int) else Reason.UNEVALUABLE_MODE
+            return Reason.UNEVALUABLE_MODE
         if isinstance(expr, cst.UnaryOperation):
             inner = self._evaluate(expr.expression)
-            return NON_LITERAL_MODE if inner == NON_LITERAL_MODE else UNEVALUABLE_MODE
-        return NON_LITERAL_MODE
+            return (
+                Reason.NON_LITERAL_MODE
+                if inner == Reason.NON_LITERAL_MODE
+                else Reason.UNEVALUABLE_MODE
+            )
+        return Reason.NON_LITERAL_MODE
 
     def _cleared(self, site: cst.Call, expr: cst.BaseExpression) -> cst.BaseExpression | None:
         """`expr` (an evaluable mode) without the others-write bit; None on a name clash."""
@@ -223,7 +222,7 @@ class _Transformer(CodemodTransformer):
         names = self.qualified_names(expr) & _STAT.keys()
         if "stat.S_IWOTH" in names:
             if isinstance(expr, cst.Name):
-                RemoveImportsVisitor.remove_unused_import_by_node(self.context, expr)
+                self.remove_unused_import_by_node(expr)
             return None
         if "stat.S_IRWXO" in names:
             read = self.reference(site, "stat", "S_IROTH")
@@ -231,7 +230,7 @@ class _Transformer(CodemodTransformer):
             if read is None or execute is None:
                 raise _NoName
             if isinstance(expr, cst.Name):
-                RemoveImportsVisitor.remove_unused_import_by_node(self.context, expr)
+                self.remove_unused_import_by_node(expr)
             return cst.BinaryOperation(
                 left=read,
                 operator=cst.BitOr(),

@@ -1,0 +1,6 @@
+import yaml
+
+
+def read(stream):
+    return yaml.load(stream
+    )
