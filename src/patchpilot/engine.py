@@ -1046,3 +1046,60 @@ def _act_on_code_branch(
 
 def _totals(t: Totals) -> dict[str, int]:
     return {"passed": t.passed, "failed": t.failed, "error": t.error}
+
+
+@dataclass(frozen=True, slots=True)
+class Approved:
+    action: str
+    branch: str
+    target: str
+    merge_commit: str
+    findings: tuple[str, ...]
+
+
+def approve(
+    root: Path,
+    branch: str,
+    *,
+    remediation_ids: Sequence[str],
+    finding_ids: Sequence[str],
+    actor: str,
+    reason: str,
+    target: str | None = None,
+    reporter: Reporter | None = None,
+) -> Approved:
+    """A person approves a branch left for review: merge it, recorded with their name.
+
+    The caller finds the branch's remediations and findings in the ledger. The merge gets an
+    action ID like a level-3 merge, so `revert` undoes it the same way.
+    """
+    from patchpilot.deliver.git import delete_branch, resolve_commit
+    from patchpilot.deliver.merge import merge_branch
+
+    reporter = reporter or Reporter()
+    target = target or _default_target(root)
+    action = "act-" + secrets.token_hex(5)
+    commit = resolve_commit(root, branch)
+    message = (
+        f"Merge {branch}\n\nApproved by {actor}: {reason}\n"
+        f"patchpilot action {action}\n"
+        + (f"Findings: {', '.join(finding_ids)}\n" if finding_ids else "")
+        + f"Undo: patchpilot revert {action}\n"
+    )
+    merged = merge_branch(root, branch, target=target, message=message, expected_commit=commit)
+    delete_branch(root, branch)
+    reporter.record(
+        merge_record(
+            action,
+            branch,
+            remediation_ids,
+            finding_ids,
+            target=merged.target,
+            merge_commit=merged.merge_commit,
+            previous_tip=merged.previous_tip,
+            branch_commit=merged.branch_commit,
+            actor=actor,
+            reason=reason,
+        )
+    )
+    return Approved(action, branch, merged.target, merged.merge_commit, tuple(finding_ids))

@@ -208,11 +208,19 @@ def merge_record(
     merge_commit: str,
     previous_tip: str,
     branch_commit: str,
+    actor: str = "patchpilot",
+    reason: str = "",
 ) -> Record:
+    """A merge: by patchpilot at level 3, or by a person who approved a branch for review."""
     undo = f"patchpilot revert {action}"
+    approved = (
+        ""
+        if actor == "patchpilot"
+        else f", approved by {actor}" + (f": {reason}" if reason else "")
+    )
     return Record(
         kind="merge",
-        summary=f"merged {branch} into {target} as {merge_commit[:12]} (undo: {undo})",
+        summary=f"merged {branch} into {target} as {merge_commit[:12]}{approved} (undo: {undo})",
         subjects=(
             f"action:{action}",
             *(f"remediation:{i}" for i in remediation_ids),
@@ -228,7 +236,9 @@ def merge_record(
             "previous_tip": previous_tip,
             "findings": list(finding_ids),
             "undo": undo,
+            **({"approved_by": actor, "reason": reason} if actor != "patchpilot" else {}),
         },
+        actor=actor,
     )
 
 

@@ -176,6 +176,23 @@ def test_fix_the_tests_do_not_reach_stops_at_level_2(
     assert git(repo, "rev-parse", "main").strip() == base
     assert str(action["branch"]) in git(repo, "branch", "--list")
 
+    # A person reviews it and approves: merged, recorded with their name, revertable.
+    capsys.readouterr()
+    code = main(
+        ["--db", str(db), "approve", str(action["branch"]), str(repo), "--actor", "bob",
+         "--reason", "read the changelog; urllib3 patch releases are safe", "-f", "json"]
+    )  # fmt: skip
+    assert code == 0
+    approved = json.loads(capsys.readouterr().out)
+    assert approved["approved_by"] == "bob"
+    assert git(repo, "rev-parse", "main").strip() == approved["merge_commit"]
+    assert set(approved["findings"]) == URLLIB3
+    assert main(["--db", str(db), "explain", approved["action"], "-f", "table"]) == 0
+    story = capsys.readouterr().out
+    assert "bob" in story and "changelog" in story and "not-reached" in story
+    assert main(["--db", str(db), "revert", approved["action"], str(repo), "--reason", "x"]) == 0
+    assert git(repo, "diff", base, "main") == ""
+
 
 def test_regulated_tier_never_merges(
     tmp_path: Path, db: Path, capsys: pytest.CaptureFixture[str]

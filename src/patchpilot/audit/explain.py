@@ -412,6 +412,10 @@ def _merge(ev: LedgerEvent, wanted: set[str]) -> list[str]:
     if extra:
         text += f" ({'; '.join(extra)})"
     out = [text + "."]
+    approver = _text(o.get("approved_by"))
+    if approver:
+        why = _text(o.get("reason"))
+        out.append(f"{approver} approved it after review" + (f": {why}." if why else "."))
     undo = _text(o.get("undo")) or (f"patchpilot revert {action}" if action else None)
     if undo:
         out.append(f"To undo: {undo}.")

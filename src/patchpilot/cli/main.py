@@ -177,6 +177,53 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_codefix(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: argparse.ArgumentParser,
+    policy: argparse.ArgumentParser,
+) -> None:
+    codefix = sub.add_parser(
+        "codefix",
+        parents=[common, policy],
+        help="fix known-vulnerable code patterns and insecure settings (branch, verify, decide)",
+        description=(
+            "Rewrite known-vulnerable code patterns (yaml.load, shell=True, missing timeouts, "
+            "weak TLS settings in code, …) and configuration (nginx TLS, Django settings) "
+            "under PATH. Each codemod gets its own branch, verified with the project's tests "
+            "(which test executes each changed line) and decided by the policy, like `run`. "
+            "Every refusal is listed with its reason."
+        ),
+        epilog="exit status: 0 done, 2 usage or input error, 3 internal error.",
+    )
+    codefix.add_argument("path", type=Path, nargs="?", default=Path(), help="project directory")
+    mode = codefix.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--dry-run", action="store_true", help="show the changes, refusals and diffs only"
+    )
+    mode.add_argument(
+        "--write",
+        action="store_true",
+        help="rewrite the working tree in place (no branch, tests or policy)",
+    )
+    codefix.add_argument(
+        "--only", action="append", metavar="ID[,ID]", help="run only these codemods (repeatable)"
+    )
+    codefix.add_argument(
+        "--sarif", type=Path, help="fix only the findings of this Bandit, Semgrep or Ruff SARIF"
+    )
+    codefix.add_argument(
+        "--no-config",
+        dest="config",
+        action="store_false",
+        help="skip the configuration mitigations",
+    )
+    codefix.add_argument("--max-level", type=int, metavar="N", help="never go past level N")
+    codefix.add_argument("--target", help="branch merges go into (default: the checked-out one)")
+    codefix.add_argument("--timeout", type=float, help="seconds per test run (default 900)")
+    codefix.add_argument("--format", "-f", choices=("table", "json"), default=None)
+    codefix.add_argument("--output", "-o", type=Path, help="write the report to FILE")
+
+
 def _add_autonomy(
     sub: argparse._SubParsersAction[argparse.ArgumentParser],
     common: argparse.ArgumentParser,
@@ -248,46 +295,19 @@ def _add_autonomy(
     revert.add_argument("--format", "-f", choices=("table", "json"), default=None)
     revert.add_argument("--output", "-o", type=Path, help=argparse.SUPPRESS)
 
-    codefix = sub.add_parser(
-        "codefix",
-        parents=[common, policy],
-        help="fix known-vulnerable code patterns and insecure settings (branch, verify, decide)",
-        description=(
-            "Rewrite known-vulnerable code patterns (yaml.load, shell=True, missing timeouts, "
-            "weak TLS settings in code, …) and configuration (nginx TLS, Django settings) "
-            "under PATH. Each codemod gets its own branch, verified with the project's tests "
-            "(which test executes each changed line) and decided by the policy, like `run`. "
-            "Every refusal is listed with its reason."
-        ),
-        epilog="exit status: 0 done, 2 usage or input error, 3 internal error.",
+    _add_codefix(sub, common, policy)
+    approve = sub.add_parser(
+        "approve",
+        parents=[common],
+        help="a person approves a branch left for review: merge it, recorded with their name",
+        epilog="exit status: 0 merged, 2 unknown branch, dirty target or conflict, 3 internal.",
     )
-    codefix.add_argument("path", type=Path, nargs="?", default=Path(), help="project directory")
-    mode = codefix.add_mutually_exclusive_group()
-    mode.add_argument(
-        "--dry-run", action="store_true", help="show the changes, refusals and diffs only"
-    )
-    mode.add_argument(
-        "--write",
-        action="store_true",
-        help="rewrite the working tree in place (no branch, tests or policy)",
-    )
-    codefix.add_argument(
-        "--only", action="append", metavar="ID[,ID]", help="run only these codemods (repeatable)"
-    )
-    codefix.add_argument(
-        "--sarif", type=Path, help="fix only the findings of this Bandit, Semgrep or Ruff SARIF"
-    )
-    codefix.add_argument(
-        "--no-config",
-        dest="config",
-        action="store_false",
-        help="skip the configuration mitigations",
-    )
-    codefix.add_argument("--max-level", type=int, metavar="N", help="never go past level N")
-    codefix.add_argument("--target", help="branch merges go into (default: the checked-out one)")
-    codefix.add_argument("--timeout", type=float, help="seconds per test run (default 900)")
-    codefix.add_argument("--format", "-f", choices=("table", "json"), default=None)
-    codefix.add_argument("--output", "-o", type=Path, help="write the report to FILE")
+    approve.add_argument("branch", help="a branch `run` or `codefix` left for review")
+    approve.add_argument("path", type=Path, nargs="?", default=Path(), help="repository")
+    approve.add_argument("--reason", required=True, help="why it may go in (recorded)")
+    approve.add_argument("--actor", help="who approves (default: the current user)")
+    approve.add_argument("--target", help="branch to merge into (default: the checked-out one)")
+    approve.add_argument("--format", "-f", choices=("table", "json"), default=None)
 
     ledger_common = argparse.ArgumentParser(add_help=False)
     ledger_common.add_argument(
@@ -383,10 +403,15 @@ def dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> ExitC
         from patchpilot.cli.ledger import run_explain
 
         return run_explain(args)
-    if args.command in ("run", "gate", "revert"):
+    if args.command in ("run", "gate", "revert", "approve"):
         from patchpilot.cli import run
 
-        handlers = {"run": run.run_run, "gate": run.run_gate, "revert": run.run_revert}
+        handlers = {
+            "run": run.run_run,
+            "gate": run.run_gate,
+            "revert": run.run_revert,
+            "approve": run.run_approve,
+        }
         return handlers[args.command](args)
     if args.command == "db":
         from patchpilot.cli import db

@@ -189,6 +189,69 @@ def run_revert(args: argparse.Namespace) -> ExitCode:
     return ExitCode.OK
 
 
+def run_approve(args: argparse.Namespace) -> ExitCode:
+    from patchpilot import engine
+    from patchpilot.advisories.store import AdvisoryStore
+    from patchpilot.deliver.git import repo_root
+
+    fmt = choose_format(args.format)
+    branch = args.branch.removeprefix("branch:")
+    actor = args.actor or _user()
+    root = repo_root(args.path)
+    with (
+        AdvisoryStore.open(store_path(args), create=False) as store,
+        ledger_reporter(store, None, fmt, args) as (reporter, ledger),
+    ):
+        made = [ev for ev in ledger.events(kinds=["branch"]) if f"branch:{branch}" in ev.subjects]
+        if not made:
+            raise LedgerError(
+                f"no branch {branch} in the ledger at {ledger.where}: only branches patchpilot "
+                "made can be approved"
+            )
+        subjects = made[-1].subjects
+        remediations = [
+            s.removeprefix("remediation:") for s in subjects if s.startswith("remediation:")
+        ]
+        findings = [s for s in subjects if ":" not in s]
+        done = engine.approve(
+            root,
+            branch,
+            remediation_ids=remediations,
+            finding_ids=findings,
+            actor=actor,
+            reason=args.reason,
+            target=args.target,
+            reporter=reporter,
+        )
+    if fmt == "json":
+        import json
+
+        emit(
+            json.dumps(
+                {
+                    "schema": "patchpilot.approve/1",
+                    "action": done.action,
+                    "branch": done.branch,
+                    "target": done.target,
+                    "merge_commit": done.merge_commit,
+                    "findings": list(done.findings),
+                    "approved_by": actor,
+                    "undo": f"patchpilot revert {done.action}",
+                },
+                indent=2,
+            )
+            + "\n",
+            None,
+        )
+    else:
+        emit(
+            f"merged {done.branch} into {done.target} as {done.merge_commit[:12]}, approved by "
+            f"{actor} (action {done.action}; undo: patchpilot revert {done.action})\n",
+            None,
+        )
+    return ExitCode.OK
+
+
 def forge_from(name: str) -> Forge | None:
     """The forge `run` opens and merges changes through; settings come from the environment,
     as CI systems provide them (GitHub Actions: GITHUB_REPOSITORY, GITHUB_API_URL; GitLab CI:
