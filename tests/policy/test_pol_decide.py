@@ -90,6 +90,9 @@ def assert_invariants(
         assert d.level == 1
     if not f.has_test_command:
         assert d.level <= 2
+    if d.level == 3:  # never merged without passing tests on a verified fix
+        assert f.tests_passed is True
+        assert f.verify_verdict not in (None, "regression", "still-vulnerable", "no-tests")
     if set(f.packages) & set(policy.packages_deny):
         assert d.level == 1
     assert d.reasons and all(isinstance(r, str) and r for r in d.reasons)
@@ -297,6 +300,8 @@ def test_pol_decide_custom_policy_table() -> None:
         rule = custom_oracle(f)
         assert d.rule == rule, f
         expected = min(levels[rule], TIER_MAX[tier], max_level or 3)
+        if not (f.tests_passed is True and f.verify_verdict == "verified"):
+            expected = min(expected, 2)  # the `unproven` cap
         if "django" in f.packages:
             expected = 1
             if levels[rule] > 1:

@@ -107,6 +107,20 @@ def _caps(
         caps.append(
             (2, "no-test-command", "the project has no test command: nothing is merged unproven")
         )
+    elif not proven(facts):
+        # Whatever a rule grants, a merge needs passing tests on the fix: a regression, a
+        # still-vulnerable install, a suite that ran nothing or no verification at all is a
+        # fix that passed static checks only, and a person looks at it.
+        verdict = facts.verify_verdict or "not verified"
+        caps.append(
+            (
+                2,
+                "unproven",
+                f"verify verdict {verdict}"
+                + ("" if facts.tests_passed else ", no passing test on the fix")
+                + ": nothing is merged unproven",
+            )
+        )
     limit = tier_max(policy.tiers, policy.tier)
     caps.append(
         (limit, "tier", f"tier {policy.tier!r} allows at most level {limit} ({_words(limit)})")
@@ -119,6 +133,19 @@ def _caps(
     # Nothing to apply is said even when no rule granted more: it is why the level is 1.
     said = [why for cap, name, why in caps if cap < granted or name == "no-fix"]
     return level, capped_by, said
+
+
+UNPROVEN_VERDICTS = frozenset({"regression", "still-vulnerable", "no-tests"})
+
+
+def proven(facts: Facts) -> bool:
+    """Whether the fix has the least evidence a merge needs: it was verified, the verdict is
+    not a failure, and tests passed on it (no regression, at least one passing test)."""
+    return (
+        facts.verify_verdict is not None
+        and facts.verify_verdict not in UNPROVEN_VERDICTS
+        and facts.tests_passed is True
+    )
 
 
 def check(rule: Rule, facts: Facts) -> tuple[list[str], list[str]]:
