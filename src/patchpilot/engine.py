@@ -9,7 +9,9 @@ return. Each step takes immutable values and returns new ones; progress goes to 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import re
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -284,6 +286,7 @@ def run(
     for r in fixed.plan.remediations:
         reporter.record(plan_record(r))
     actions: list[Action] = []
+    refresher = _Refresher(root, store, policy, signals, has_tests, forge, options, reporter)
     for r in fixed.plan.remediations:
         if r.applicable:
             continue
@@ -305,21 +308,22 @@ def run(
         if b.branch is None:
             continue
         members = [by_id[i] for i in b.remediation_ids]
-        actions.append(
-            _act_on_branch(
-                root,
-                b,
-                members,
-                fixed.base_commit,
-                store,
-                policy,
-                signals,
-                has_tests,
-                forge,
-                options,
-                reporter,
-            )
+        action = _act_on_branch(
+            root,
+            b,
+            members,
+            fixed.base_commit,
+            store,
+            policy,
+            signals,
+            has_tests,
+            forge,
+            options,
+            reporter,
+            refresher=refresher,
         )
+        refresher.delivered(action)
+        actions.append(action)
     code = (
         codefix(
             root,
@@ -371,7 +375,11 @@ def _act_on_branch(
     forge: Forge,
     options: RunOptions,
     reporter: Reporter,
+    *,
+    refresher: _Refresher | None = None,
 ) -> Action:
+    """Verify, decide and deliver one fix branch; `refresher` remakes it once when its
+    level-3 merge conflicts with an earlier merge of the same run."""
     from patchpilot.policy.decide import decide
     from patchpilot.policy.facts import facts_for_remediation
     from patchpilot.verify.evidence import verify_branch
@@ -404,6 +412,12 @@ def _act_on_branch(
         decisions.append((facts, decide(facts, policy, max_level=options.max_level)))
     facts, decision = min(decisions, key=lambda fd: fd[1].level)
     reporter.record(decide_record(branch, rem_ids, finding_ids, facts, decision, policy.digest))
+
+    def remake(target: str, files: tuple[str, ...]) -> Action | str | None:
+        if refresher is None:
+            return None
+        return refresher.remake(b, members, finding_ids, target, files)
+
     return _deliver(
         root,
         branch,
@@ -418,7 +432,167 @@ def _act_on_branch(
         options.target,
         reporter,
         notes,
+        on_conflict=remake,
     )
+
+
+class _Refresher:
+    """Remakes a fix whose level-3 merge conflicts because an earlier merge of the same run
+    moved the target branch: every branch of a run starts from the same commit, so two fixes
+    that edit neighbouring lines of one file (two pins of a requirements file) cannot both
+    merge as made.
+
+    The remake happens once per remediation and only with local git (the refresh starts from
+    the target's local tip): the remediation's findings are planned and fixed again on a
+    scratch worktree of that tip, the new branch replaces the stale one (which is deleted, and
+    a `deliver` record says by which branch), and the new branch is verified, decided and
+    delivered like any other. If it cannot be made, the stale branch stays for review; if the
+    new one conflicts as well, it stays for review.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        store: AdvisoryStore,
+        policy: Policy,
+        signals: Mapping[str, ExploitSignals],
+        has_tests: bool,
+        forge: Forge,
+        options: RunOptions,
+        reporter: Reporter,
+    ) -> None:
+        self.root = root
+        self.store = store
+        self.policy = policy
+        self.signals = signals
+        self.has_tests = has_tests
+        self.forge = forge
+        self.options = options
+        self.reporter = reporter
+        self.moved: set[str] = set()  # target branches a merge of this run has moved
+        self.remade: set[str] = set()  # remediation IDs already remade once
+
+    def delivered(self, action: Action) -> None:
+        """Note what a delivery did: a merge moves its target."""
+        if action.delivered == "merged" and action.target:
+            self.moved.add(action.target)
+
+    def remake(
+        self,
+        stale: BranchResult,
+        members: Sequence[Remediation],
+        finding_ids: tuple[str, ...],
+        target: str,
+        files: tuple[str, ...],
+    ) -> Action | str | None:
+        """The delivered remake of `stale`, whose merge into `target` conflicted in `files`;
+        else why it was not remade (None: no refresh applies, the conflict is not this run's)."""
+        from patchpilot.deliver.forge import LocalForge
+
+        if target not in self.moved or not isinstance(self.forge, LocalForge):
+            return None
+        rem_ids = stale.remediation_ids
+        if self.remade & set(rem_ids):
+            return (
+                f"not remade again: this fix was already remade once on {target} in this run "
+                "after a merge conflict"
+            )
+        self.remade.update(rem_ids)
+        return self._remake(stale, members, finding_ids, target, files)
+
+    def _remake(
+        self,
+        stale: BranchResult,
+        members: Sequence[Remediation],
+        finding_ids: tuple[str, ...],
+        target: str,
+        files: tuple[str, ...],
+    ) -> Action | str:
+        from patchpilot.deliver.fix import fix_branches
+        from patchpilot.deliver.git import delete_branch, resolve_commit
+        from patchpilot.errors import PatchpilotError
+        from patchpilot.planning.plan import build_plan
+
+        old = stale.branch or ""
+        store, reporter = self.store, self.reporter
+        wanted = {(f.id, f.component.purl) for m in members for f in m.findings}
+        conflicted = ", ".join(files)
+        try:
+            tip = resolve_commit(self.root, f"refs/heads/{target}")
+        except GitError as e:
+            return f"not remade on {target}: {e}"
+        reporter.note(
+            f"{old}: an earlier merge of this run moved {target} and the merge conflicts in "
+            f"{conflicted}; remaking the fix on {target} ({tip[:12]})"
+        )
+
+        def make_plan(project: Path) -> Plan:
+            fresh = scan(project, store, reporter)
+            kept = tuple(f for f in fresh.findings if (f.id, f.component.purl) in wanted)
+            return build_plan(
+                dataclasses.replace(fresh, findings=kept), store, self.options.plan, reporter
+            )
+
+        try:
+            redone = fix_branches(
+                self.root,
+                make_plan,
+                store,
+                group="package",
+                keep_going=True,
+                reporter=reporter,
+                base=tip,
+            )
+        except PatchpilotError as e:
+            return f"the fix could not be remade on {target} ({tip[:12]}): {e}"
+        for r in redone.plan.remediations:
+            reporter.record(plan_record(r))
+        made = [b for b in redone.branches if b.branch is not None]
+        if not made:
+            why = [w for _, w in redone.failed]
+            why += [r.reason for r in redone.plan.remediations if not r.applicable]
+            told = "; ".join(why) or "its findings are no longer open there"
+            return f"the fix could not be remade on {target} ({tip[:12]}): {told}"
+        new = made[0]
+        new_branch = new.branch or ""
+        try:
+            delete_branch(self.root, old)
+        except GitError as e:
+            # Two branches for one fix would confuse review: the remake goes, the stale stays.
+            with contextlib.suppress(GitError):
+                delete_branch(self.root, new_branch)
+            return f"the fix was remade on {target} but {old} could not be replaced: {e}"
+        reporter.record(
+            deliver_record(
+                old,
+                stale.remediation_ids,
+                finding_ids,
+                3,
+                f"superseded by {new_branch}, the same fix remade on {target} at {tip[:12]}: "
+                f"its own merge conflicted in {conflicted} after an earlier merge of this run "
+                f"moved {target}; it was deleted unmerged",
+            )
+        )
+        by_id = {r.id: r for r in redone.plan.remediations}
+        action = _act_on_branch(
+            self.root,
+            new,
+            [by_id[i] for i in new.remediation_ids],
+            redone.base_commit,
+            store,
+            self.policy,
+            self.signals,
+            self.has_tests,
+            self.forge,
+            self.options,
+            reporter,
+            refresher=self,
+        )
+        note = (
+            f"remade on {target} at {tip[:12]} as {new_branch}: {old} conflicted in {conflicted} "
+            f"after an earlier merge of this run; {old} was deleted"
+        )
+        return dataclasses.replace(action, notes=(note, *action.notes))
 
 
 def _verify_record(
@@ -479,9 +653,15 @@ def _deliver(
     target: str | None,
     reporter: Reporter,
     notes: list[str],
+    *,
+    on_conflict: Callable[[str, tuple[str, ...]], Action | str | None] | None = None,
 ) -> Action:
     """Merge (level 3, then the branch is deleted), leave for review (level 2) or remove
-    (level 1) the branch."""
+    (level 1) the branch.
+
+    When the merge conflicts, `on_conflict(target, files)` may deliver a remade fix instead
+    (its `Action` is returned) or say why it did not (a note); otherwise the branch is left
+    for review."""
     from patchpilot.deliver.forge import LocalForge
     from patchpilot.deliver.git import delete_branch
 
@@ -499,7 +679,13 @@ def _deliver(
         try:
             merged = _merge(root, forge, branch, target, title, body, commit, message)
         except (DeliverError, GitError) as e:
+            files = _conflicting_files(e)
+            redone = on_conflict(target, files) if on_conflict is not None and files else None
+            if isinstance(redone, Action):
+                return redone
             notes.append(f"merge refused, left for review: {e}")
+            if redone:
+                notes.append(redone)
             reporter.note(f"{branch}: merge refused ({e}); left for review")
             level = 2
         else:
@@ -554,6 +740,15 @@ def _deliver(
     return Action(
         rem_ids, finding_ids, None, verdict, summary, decision, "reported", notes=tuple(notes)
     )
+
+
+_CONFLICT = re.compile(r"\d+ conflicting file\(s\): (?P<files>.+?); the attempt was abandoned")
+
+
+def _conflicting_files(error: Exception) -> tuple[str, ...]:
+    """The files a refused merge conflicted in, as `merge_branch` names them (else none)."""
+    found = _CONFLICT.search(str(error)) if isinstance(error, DeliverError) else None
+    return tuple(found.group("files").split(", ")) if found else ()
 
 
 def _default_target(root: Path) -> str:

@@ -1,12 +1,14 @@
 """Turn a plan into honest git branches: edit in a worktree, re-scan, commit, or leave nothing.
 
-Everything happens in separate `git worktree`s created from HEAD, so the user's working tree,
-index and current branch are never touched (a dirty tree is allowed and said: its uncommitted
-changes are not part of the fix). The plan is made on a scratch worktree of HEAD; then each
-group of remediations (the whole project by default, one remediation with `--group package`)
-gets its own branch, where the lockfile fixers run again on exactly that group, the edits are
-written, and the branch is re-scanned with the real readers against the store: every targeted
-finding must be gone and none introduced, or the branch is deleted and the failure reported.
+Everything happens in separate `git worktree`s created from HEAD (or another base commit, such
+as a target branch's tip when a fix is remade there), so the user's working tree, index and
+current branch are never touched (a dirty tree is allowed and said: its uncommitted changes are
+not part of the fix). The plan is made on a scratch worktree of the base; then each group of
+remediations (the whole project by default, one remediation with `--group package`) gets its
+own branch from the same commit, where the lockfile fixers run again on exactly that group, the
+edits are written, and the branch is re-scanned with the real readers against the store: every
+targeted finding must be gone and none introduced, or the branch is deleted and the failure
+reported.
 """
 
 from __future__ import annotations
@@ -162,26 +164,31 @@ def fix_branches(
     dry_run: bool = False,
     keep_going: bool = False,
     reporter: Reporter | None = None,
+    base: str = "HEAD",
 ) -> FixResult:
-    """Plan on a scratch worktree of HEAD, then make one branch per group (or diffs only).
+    """Plan on a scratch worktree of `base`, then make one branch per group (or diffs only).
 
     `make_plan` is called with the scanned directory inside the scratch worktree. A group whose
     fix fails stops everything, unless `keep_going`: then its branch is deleted and the failure
-    is listed in `FixResult.failed`.
+    is listed in `FixResult.failed`. Every branch starts from the commit `base` named when the
+    plan was made (`FixResult.base_commit`).
     """
     reporter = reporter or Reporter()
     repo = repo_root(root)
     sub = root.resolve().relative_to(repo)
     dirty = dirty_paths(repo)
     notes: list[str] = []
-    if dirty:
+    # Uncommitted changes only matter when the fix starts from what is checked out.
+    if dirty and base == "HEAD":
         notes.append(
             f"the working tree has {len(dirty)} uncommitted change(s); the fix starts from "
             "HEAD and does not include them"
         )
     branches: list[BranchResult] = []
     failed: list[tuple[tuple[str, ...], str]] = []
-    with FixWorktree(repo, unique_branch_name(repo, "patchpilot/plan-scratch")) as scratch:
+    with FixWorktree(
+        repo, unique_branch_name(repo, "patchpilot/plan-scratch"), base=base
+    ) as scratch:
         scratch.keep(False)
         plan = make_plan(scratch.path / sub)
         base_commit = scratch.base_commit
@@ -192,7 +199,7 @@ def fix_branches(
             branch = unique_branch_name(repo, branch_name(members, group))
             reporter.note(f"preparing branch {branch}")
             try:
-                result = _branch(repo, branch, members, scratch.path, store)
+                result = _branch(repo, branch, members, scratch.path, store, base=base_commit)
             except FixError as e:
                 if not keep_going:
                     raise
@@ -213,10 +220,17 @@ def fix_branches(
 
 
 def _branch(
-    repo: Path, branch: str, members: Sequence[Remediation], planned_in: Path, store: AdvisoryStore
+    repo: Path,
+    branch: str,
+    members: Sequence[Remediation],
+    planned_in: Path,
+    store: AdvisoryStore,
+    *,
+    base: str = "HEAD",
 ) -> BranchResult:
-    """Make, check and commit the branch of one group; on any failure the branch is gone."""
-    with FixWorktree(repo, branch) as wt:
+    """Make, check and commit the branch of one group from `base`; on any failure the branch
+    is gone."""
+    with FixWorktree(repo, branch, base=base) as wt:
         result = _prepare(branch, members, wt.path, planned_in, store)
         if result.still_open or result.introduced:
             raise FixError(
