@@ -1,6 +1,6 @@
 """The ledger's schema on PostgreSQL: a throwaway cluster (the Debian `postgresql` package's
 initdb/pg_ctl, in a temporary directory, unix socket only, no TCP) holds a ledger that is
-appended to (also concurrently), verified, explained, exported, and tampered with.
+appended to (also concurrently), verified, explained (run by run), exported, and tampered with.
 
 Skipped, with the reason, only when the PostgreSQL server binaries are not installed.
 """
@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from ledger_runs import FINDING, PROJECT, ThreeRuns
 from ledger_story import StoryLedger
 from ledger_support import CONTEXT, simple_records
 
@@ -167,6 +168,24 @@ def test_story_on_postgresql(pg: tuple[Cluster, str], story: StoryLedger) -> Non
         target.export(buf)
     offline = verify_jsonl(buf.getvalue().splitlines(), expected_tip=report.tip_hash)
     assert offline.intact, offline.problem
+
+
+def test_runs_on_postgresql(pg: tuple[Cluster, str], three: ThreeRuns) -> None:
+    cluster, name = pg
+    with Ledger.open(cluster.url(name), create=True) as target:
+        with Ledger.open(three.path) as source:
+            for ev in source.events():
+                target.append(
+                    Record(ev.kind, ev.summary, ev.subjects, ev.inputs, ev.outcome, ev.actor),
+                    CONTEXT,
+                )
+        marks = target.run_marks()
+        story = collect_story(target, FINDING)
+        action = collect_story(target, three.actions[1])
+    assert [(m.kind, m.project) for m in marks] == [("scan", PROJECT), ("gate", PROJECT)] * 3
+    assert [n.run.number for n in story.told] == [3]
+    assert [n.run.number for n in story.others] == [2, 1]
+    assert [e.kind for e in action.events][-2:] == ["revert", "reopen"]
 
 
 def test_tampering_on_postgresql_is_named(cluster: Cluster) -> None:

@@ -5,8 +5,9 @@ SQLAlchemy URL such as `postgresql+psycopg://…`; the SQL is SQLAlchemy Core an
 `ledger_events` holds one row per `events.Record` (sequence number, a short id derived from the
 hash, UTC time, kind, actor, summary, subjects and a body with the record's inputs, outcome and
 the run's `LedgerContext`, all as canonical JSON text, the previous event's hash and its own);
-`ledger_subjects` indexes every event under each subject it names, for lookups; `ledger_meta`
-anchors the tip (event count and last hash), updated in the same transaction as each append, so
+`ledger_subjects` indexes every event under each subject it names, for lookups (an index on
+the events' kind finds the `scan` and `gate` events that delimit runs); `ledger_meta` anchors the
+tip (event count and last hash), updated in the same transaction as each append, so
 deleting the newest events is noticed too. Each hash is sha256 over the previous hash and the
 canonical JSON of the event, so `verify` finds any edited, reordered or deleted event and names
 the first one. Appends are serialised: one transaction locks the anchor (`BEGIN IMMEDIATE` on
@@ -33,6 +34,7 @@ from typing import IO, Any
 
 from sqlalchemy import (
     Column,
+    ColumnElement,
     Connection,
     Engine,
     ForeignKey,
@@ -42,10 +44,16 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
+    case,
+    cast,
     create_engine,
     event,
+    func,
     insert,
     inspect,
+    null,
+    or_,
     select,
     update,
 )
@@ -67,6 +75,8 @@ _HEX_RE = re.compile(r"[0-9a-fA-F]{7,64}")
 _MIN_SHA_PREFIX = 7
 # Subject prefixes the engine uses; a bare identifier is tried under each of them.
 SUBJECT_PREFIXES = ("remediation", "branch", "commit", "action", "codemod", "path")
+# The kinds of event that open a run: `patchpilot run` records a scan first, `gate` a gate.
+RUN_KINDS = ("scan", "gate")
 
 _metadata = MetaData()
 ledger_events = Table(
@@ -82,6 +92,7 @@ ledger_events = Table(
     Column("body", Text, nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    Index("ledger_events_by_kind", "kind", "seq"),
 )
 ledger_subjects = Table(
     "ledger_subjects",
@@ -164,6 +175,26 @@ class LedgerEvent:
             "prev_hash": self.prev_hash,
             "hash": self.hash,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class EventHead:
+    """Where an event naming `subject` sits and what kind it is, without its body."""
+
+    subject: str
+    seq: int
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunMark:
+    """A scan or gate event, the kind that opens a run, with the project its inputs name."""
+
+    seq: int
+    event_id: str
+    at: str
+    kind: str
+    project: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,6 +364,8 @@ class Ledger:
                         )
                     )
             return
+        if create:
+            self._add_missing_indexes()
         with self._guard("read the ledger"), self._engine.connect() as conn:
             version = conn.execute(
                 select(ledger_meta.c.schema_version).where(ledger_meta.c.id == _ANCHOR_ID)
@@ -342,6 +375,15 @@ class Ledger:
                 f"{self.where} was written by a newer patchpilot (ledger schema {version}, "
                 f"this version reads {SCHEMA_VERSION})"
             )
+
+    def _add_missing_indexes(self) -> None:
+        """Indexes added after a ledger was created (reads work without them, only slower)."""
+        for index in ledger_events.indexes:
+            try:
+                with self._write() as conn:
+                    index.create(conn, checkfirst=True)
+            except SQLAlchemyError:  # a read-only file, or another writer made it meanwhile
+                continue
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
@@ -505,6 +547,93 @@ class Ledger:
                 found.extend(self._event(row) for row in conn.execute(query))
         return tuple(sorted(found, key=lambda e: e.seq))
 
+    def events_within(
+        self,
+        subjects: Iterable[str],
+        spans: Sequence[tuple[int, int | None]],
+        *,
+        kinds: Iterable[str] | None = None,
+    ) -> tuple[LedgerEvent, ...]:
+        """The events naming any of `subjects` whose sequence number lies in one of `spans`
+        (each from its first number up to, not including, its second; None: to the end)."""
+        wanted = sorted(set(subjects))
+        if not wanted or not spans:
+            return ()
+        seq = ledger_subjects.c.seq
+        inside = or_(*(seq >= lo if hi is None else and_(seq >= lo, seq < hi) for lo, hi in spans))
+        seqs: set[int] = set()
+        with self._guard("read the ledger"), self._engine.connect() as conn:
+            for chunk in _chunks(wanted, _QUERY_CHUNK):
+                seqs.update(
+                    int(s)
+                    for s in conn.execute(
+                        select(seq).where(ledger_subjects.c.subject.in_(chunk), inside)
+                    ).scalars()
+                )
+        return self.events_at(seqs, kinds=kinds)
+
+    def events_at(
+        self, seqs: Iterable[int], *, kinds: Iterable[str] | None = None
+    ) -> tuple[LedgerEvent, ...]:
+        """The events with these sequence numbers (of the given kinds only, if any), in order."""
+        wanted = sorted(set(seqs))
+        kind_list = tuple(kinds) if kinds is not None else None
+        found: list[LedgerEvent] = []
+        with self._guard("read the ledger"), self._engine.connect() as conn:
+            for chunk in _chunks(wanted, _QUERY_CHUNK):
+                query = select(ledger_events).where(ledger_events.c.seq.in_(chunk))
+                if kind_list is not None:
+                    query = query.where(ledger_events.c.kind.in_(kind_list))
+                found.extend(self._event(row) for row in conn.execute(query))
+        return tuple(sorted(found, key=lambda e: e.seq))
+
+    def heads_about(self, subjects: Iterable[str]) -> tuple[EventHead, ...]:
+        """Which events name each of `subjects` and their kinds, ordered by sequence number,
+        read from the subject index without loading any event's body."""
+        wanted = sorted(set(subjects))
+        heads: list[EventHead] = []
+        with self._guard("read the ledger"), self._engine.connect() as conn:
+            for chunk in _chunks(wanted, _QUERY_CHUNK):
+                rows = conn.execute(
+                    select(ledger_subjects.c.subject, ledger_subjects.c.seq, ledger_events.c.kind)
+                    .join(ledger_events, ledger_events.c.seq == ledger_subjects.c.seq)
+                    .where(ledger_subjects.c.subject.in_(chunk))
+                )
+                heads.extend(EventHead(str(s), int(q), str(k)) for s, q, k in rows)
+        return tuple(sorted(heads, key=lambda h: (h.seq, h.subject)))
+
+    def run_marks(self) -> tuple[RunMark, ...]:
+        """Every scan and gate event in order, with the project its inputs name (None when
+        they name none). The project is read in SQL where the database can (SQLite's and
+        PostgreSQL's JSON functions), else from each event's body."""
+        columns = (
+            ledger_events.c.seq,
+            ledger_events.c.event_id,
+            ledger_events.c.at,
+            ledger_events.c.kind,
+        )
+        where = ledger_events.c.kind.in_(RUN_KINDS)
+        with self._guard("read the ledger"), self._engine.connect() as conn:
+            project = _project_in_sql(conn.dialect.name)
+            if project is not None:
+                try:
+                    rows = conn.execute(
+                        select(*columns, project).where(where).order_by(ledger_events.c.seq)
+                    ).all()
+                except DBAPIError:  # a body that is not JSON (edited): read them one by one
+                    conn.rollback()
+                else:
+                    return tuple(
+                        RunMark(int(q), str(i), str(a), str(k), p if isinstance(p, str) else None)
+                        for q, i, a, k, p in rows
+                    )
+            rows = conn.execute(
+                select(*columns, ledger_events.c.body).where(where).order_by(ledger_events.c.seq)
+            ).all()
+        return tuple(
+            RunMark(int(q), str(i), str(a), str(k), _project_of(str(b))) for q, i, a, k, b in rows
+        )
+
     def subjects_matching(self, ident: str) -> tuple[str, ...]:
         """The stored subjects `ident` names: itself, itself under each subject prefix, a
         finding ID in another letter case, or a commit SHA prefix (7 hex digits or more)."""
@@ -549,8 +678,29 @@ class Ledger:
         aliases (case-insensitive)."""
         wanted = alias.strip().lower()
         owners: set[str] = set()
-        for ev in self.events(kinds=("scan", "plan", "gate")):
-            for brief in _finding_briefs(ev):
+        if not wanted:
+            return ()
+        # Every run records the same briefs again, so each distinct body is read once; and
+        # bodies are canonical JSON (ASCII, escaped), so an ASCII alias can only be in those
+        # holding it as json.dumps writes it (compared ignoring case, as below).
+        query = (
+            select(ledger_events.c.body)
+            .where(ledger_events.c.kind.in_(("scan", "plan", "gate")))
+            .distinct()
+        )
+        if wanted.isascii():
+            needle = json.dumps(wanted)
+            query = query.where(ledger_events.c.body.icontains(needle, autoescape=True))
+        with self._guard("read the ledger"), self._engine.connect() as conn:
+            bodies = [str(b) for b in conn.execute(query).scalars()]
+        for text in bodies:
+            try:
+                body = json.loads(text)
+            except ValueError:  # an edited row: `ledger verify` names it
+                continue
+            if not isinstance(body, dict):
+                continue
+            for brief in _finding_briefs(body):
                 aliases = brief.get("aliases")
                 fid = brief.get("id")
                 if not isinstance(fid, str) or not isinstance(aliases, list):
@@ -1178,13 +1328,43 @@ def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def _finding_briefs(ev: LedgerEvent) -> list[Mapping[str, Any]]:
-    """The finding summaries an event carries (scan and gate outcomes, plan inputs)."""
+def _project_in_sql(dialect: str) -> ColumnElement[Any] | None:
+    """`inputs.project` of an event's body as an SQL expression, where the dialect has one:
+    text when it is a JSON string (SQLite), or the JSON value itself (PostgreSQL), so the
+    caller keeps strings only."""
+    body = ledger_events.c.body
+    if dialect == "sqlite":
+        # json_valid first (CASE evaluates in order): the other JSON functions raise on a
+        # body that is not JSON.
+        path = "$.inputs.project"
+        text = case((func.json_type(body, path) == "text", func.json_extract(body, path)))
+        return case((func.json_valid(body) == 1, text), else_=null()).label("project")
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import JSON
+
+        # json, not jsonb: parsing once per row is what costs, and json parses faster.
+        return cast(body, JSON)["inputs"]["project"].label("project")
+    return None
+
+
+def _project_of(body_text: str) -> str | None:
+    try:
+        body = json.loads(body_text)
+    except ValueError:
+        return None
+    inputs = body.get("inputs") if isinstance(body, dict) else None
+    project = inputs.get("project") if isinstance(inputs, dict) else None
+    return project if isinstance(project, str) else None
+
+
+def _finding_briefs(body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The finding summaries an event's body carries (scan and gate outcomes, plan inputs)."""
+    inputs, outcome = _mapping(body.get("inputs")), _mapping(body.get("outcome"))
     out: list[Mapping[str, Any]] = []
     for part, key in (
-        (ev.outcome, "findings"),
-        (ev.outcome, "violations"),
-        (ev.inputs, "findings"),
+        (outcome, "findings"),
+        (outcome, "violations"),
+        (inputs, "findings"),
     ):
         items = part.get(key)
         if isinstance(items, list):

@@ -3,6 +3,8 @@
 The ledger lives in the advisory store's file (`--db`), or in any database a SQLAlchemy URL
 names (`--ledger`). `ledger verify` exits 0 when the chain is intact, 1 when an event was
 edited, reordered or deleted (naming the first one), 2 when the ledger cannot be read.
+`explain` tells the latest run that names the ID (`--run N`, `--since DATE`, `--all` for
+others; see `audit.explain`).
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ import json
 import os
 import sys
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from patchpilot.cli.main import choose_format, emit, store_path
-from patchpilot.errors import ExitCode, OutputError
+from patchpilot.errors import ExitCode, OutputError, UsageError
 
 if TYPE_CHECKING:
     from patchpilot.audit.ledger import ChainReport, Ledger
@@ -85,8 +88,26 @@ def run_explain(args: argparse.Namespace) -> ExitCode:
     from patchpilot.audit.explain import explain_data, render_story
 
     fmt = choose_format(getattr(args, "format", None))
+    since = _since(getattr(args, "since", None))
     with _open_ledger(args) as ledger:
-        data = explain_data(ledger, args.ident)
+        data = explain_data(
+            ledger,
+            args.ident,
+            all_runs=bool(getattr(args, "all_runs", False)),
+            run=getattr(args, "run", None),
+            since=since,
+        )
     text = json.dumps(data, indent=2, ensure_ascii=False) if fmt == "json" else render_story(data)
     emit(text, getattr(args, "output", None))
     return ExitCode.OK
+
+
+def _since(text: str | None) -> datetime | None:
+    """`--since`: an ISO date or date and time; without a zone, UTC."""
+    if text is None:
+        return None
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError as e:
+        raise UsageError(f"--since: not an ISO date or time: {text!r}") from e
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)

@@ -347,6 +347,19 @@ def _add_autonomy(
     )
     explain.add_argument("--format", "-f", choices=("table", "json"), default=None)
     explain.add_argument("--output", "-o", type=Path, help="write the story to FILE")
+    scope = explain.add_mutually_exclusive_group()
+    scope.add_argument(
+        "--all",
+        dest="all_runs",
+        action="store_true",
+        help="tell every run that names ID (default: the latest, and one line per earlier run)",
+    )
+    scope.add_argument(
+        "--run", type=int, metavar="N", help="tell run N (the numbers the story shows)"
+    )
+    scope.add_argument(
+        "--since", metavar="DATE", help="tell every run opened since DATE (ISO date or time, UTC)"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
