@@ -217,7 +217,7 @@ def _fix_file(
     raw, source = read
     outcome = _FileOutcome(source, source)
     file = FileContext.build(root, rel, source, targets)
-    relevant = [c for c in selected if c.relevant(file) and (targets is None or c.id in targets)]
+    relevant = [c for c in selected if (targets is None or c.id in targets) and c.relevant(file)]
     if not relevant:
         return outcome
     if len(raw) > _MAX_BYTES:
@@ -225,17 +225,9 @@ def _fix_file(
             Refusal(ALL_CODEMODS, rel, None, Reason.UNREADABLE, "larger than 2 MB; not parsed")
         )
         return outcome
-    try:
-        module = cst.parse_module(source)
-    except cst.ParserSyntaxError as e:
-        outcome.refusals.append(
-            Refusal(ALL_CODEMODS, rel, e.raw_line, Reason.PARSE_ERROR, _syntax_message(e))
-        )
-        return outcome
-    except (RecursionError, ValueError) as e:
-        outcome.refusals.append(
-            Refusal(ALL_CODEMODS, rel, None, Reason.PARSE_ERROR, f"libcst cannot parse it: {e}")
-        )
+    module = _parse(rel, source)
+    if isinstance(module, Refusal):
+        outcome.refusals.append(module)
         return outcome
 
     # libcst reproduces almost every file exactly; one it cannot (odd whitespace-only lines
@@ -245,10 +237,10 @@ def _fix_file(
     current = source
     lines = _LineMap.identity()
     ran: list[Codemod] = []
+    runs = _Runs()
     for codemod in relevant:
-        file = FileContext.build(root, rel, current, _shift(targets, lines))
         try:
-            new, found, refused = apply_codemod(codemod, file, project, wrapper)
+            new, found, refused = runs.apply(codemod, file, project, wrapper)
         except Exception as e:  # a codemod bug refuses its file, not the whole run
             outcome.refusals.append(
                 Refusal(codemod.id, rel, None, Reason.CODEMOD_ERROR, f"{type(e).__name__}: {e}")
@@ -265,12 +257,12 @@ def _fix_file(
                 "libcst cannot reproduce this file byte for byte (whitespace-only lines with "
                 "mixed newlines); normalise its line endings first",
             )
-        problem = veto or _postconditions(codemod, file, project, new, ruff)
-        if problem is not None:
+        checked = veto or _postconditions(codemod, file, project, new, ruff, runs)
+        if not isinstance(checked, cst.MetadataWrapper):
             outcome.refusals.extend(
                 _back(
                     [
-                        Refusal(c.codemod, c.path, c.line, problem.reason, problem.detail)
+                        Refusal(c.codemod, c.path, c.line, checked.reason, checked.detail)
                         for c in found
                     ],
                     lines,
@@ -280,10 +272,12 @@ def _fix_file(
         outcome.changes.extend(_back(found, lines))
         lines = lines.then(_LineMap.between(current, new))
         current = new
-        wrapper = cst.MetadataWrapper(cst.parse_module(new), unsafe_skip_copy=True)
+        # The post-condition parsed the new text (and resolved what it needed) already.
+        wrapper = checked
+        file = FileContext.build(root, rel, current, _shift(targets, lines))
 
     if current != source:
-        final = _whole_run_settles(root, rel, ran, project, current, _shift(targets, lines))
+        final = _whole_run_settles(ran, project, file, wrapper, runs)
         if final is not None:
             outcome.refusals.extend(
                 Refusal(c.codemod, c.path, c.line, final.reason, final.detail)
@@ -293,6 +287,48 @@ def _fix_file(
             current = source
     outcome.after = current
     return outcome
+
+
+class _Runs:
+    """`apply_codemod` with its results remembered: it is pure, and the final check that
+    the whole set settles would otherwise repeat the runs made on the final text."""
+
+    def __init__(self) -> None:
+        self._done: list[tuple[Codemod, FileContext, str]] = []
+
+    def apply(
+        self,
+        codemod: Codemod,
+        file: FileContext,
+        project: ProjectContext,
+        tree: cst.MetadataWrapper,
+    ) -> tuple[str, list[CodeChange], list[Refusal]]:
+        new, found, refused = apply_codemod(codemod, file, project, tree)
+        self._done.append((codemod, file, new))
+        return new, found, refused
+
+    def known(self, codemod: Codemod, file: FileContext) -> str | None:
+        """The text `codemod` made of `file` (same text, path and targets) earlier, if any."""
+        for done, seen, new in self._done:
+            if (
+                done is codemod
+                and seen.source == file.source
+                and seen.path == file.path
+                and seen.targets == file.targets
+            ):
+                return new
+        return None
+
+
+def _parse(rel: str, source: str) -> cst.Module | Refusal:
+    import libcst as cst
+
+    try:
+        return cst.parse_module(source)
+    except cst.ParserSyntaxError as e:
+        return Refusal(ALL_CODEMODS, rel, e.raw_line, Reason.PARSE_ERROR, _syntax_message(e))
+    except (RecursionError, ValueError) as e:
+        return Refusal(ALL_CODEMODS, rel, None, Reason.PARSE_ERROR, f"libcst cannot parse it: {e}")
 
 
 def _read_source(path: Path, rel: str) -> tuple[bytes, str] | Refusal:
@@ -345,9 +381,15 @@ def _syntax_message(e: Exception) -> str:
 
 
 def _postconditions(
-    codemod: Codemod, file: FileContext, project: ProjectContext, new: str, ruff: _Ruff
-) -> Veto | None:
-    """The first post-condition the rewrite `new` of `file` fails, as a veto; None if all hold."""
+    codemod: Codemod,
+    file: FileContext,
+    project: ProjectContext,
+    new: str,
+    ruff: _Ruff,
+    runs: _Runs,
+) -> Veto | cst.MetadataWrapper:
+    """The first post-condition the rewrite `new` of `file` fails, as a veto; when all hold,
+    `new` parsed (for the codemods after this one)."""
     import libcst as cst
 
     compiled = _compiles(new, file.path)
@@ -362,7 +404,8 @@ def _postconditions(
         return Veto(Reason.POSTCONDITION_COMPILE, detail)
     shifted = _shift(file.targets, _LineMap.between(file.source, new))
     again_file = FileContext.build(file.root, file.path, new, shifted)
-    again, _, _ = apply_codemod(codemod, again_file, project, cst.parse_module(new))
+    wrapper = cst.MetadataWrapper(cst.parse_module(new), unsafe_skip_copy=True)
+    again, _, _ = runs.apply(codemod, again_file, project, wrapper)
     if again != new:
         return Veto(
             Reason.POSTCONDITION_IDEMPOTENCE,
@@ -374,24 +417,23 @@ def _postconditions(
             Reason.POSTCONDITION_RUFF,
             "the rewrite adds ruff diagnostics: " + "; ".join(added[:3]),
         )
-    return None
+    return wrapper
 
 
 def _whole_run_settles(
-    root: Path,
-    rel: str,
     relevant: Sequence[Codemod],
     project: ProjectContext,
-    text: str,
-    targets: Mapping[str, frozenset[int]] | None,
+    file: FileContext,
+    wrapper: cst.MetadataWrapper,
+    runs: _Runs,
 ) -> Veto | None:
-    """Idempotence of the whole set: running every codemod again changes nothing."""
-    import libcst as cst
-
-    wrapper = cst.MetadataWrapper(cst.parse_module(text), unsafe_skip_copy=True)
-    file = FileContext.build(root, rel, text, targets)
+    """Idempotence of the whole set: running every codemod again on the final `file`
+    (`wrapper` holds its text parsed) changes nothing."""
+    text = file.source
     for codemod in relevant:
-        new, _, _ = apply_codemod(codemod, file, project, wrapper)
+        new = runs.known(codemod, file)
+        if new is None:
+            new, _, _ = runs.apply(codemod, file, project, wrapper)
         if new != text:
             return Veto(
                 Reason.POSTCONDITION_IDEMPOTENCE,

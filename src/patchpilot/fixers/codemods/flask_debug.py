@@ -14,6 +14,8 @@ something else.
 
 from __future__ import annotations
 
+import ast
+import re
 from pathlib import PurePosixPath
 from typing import ClassVar
 
@@ -23,6 +25,7 @@ import libcst.matchers as m
 from patchpilot.fixers.codemods.interface import (
     Codemod,
     CodemodTransformer,
+    FileContext,
     FileRun,
     Reason,
     Tier,
@@ -37,6 +40,10 @@ _DEV_STEMS = frozenset(
     {"__main__", "run", "dev", "develop", "devserver", "runserver", "rundev", "debug", "local"}
 )
 _ENV_WORDS = frozenset({"environ", "getenv"})
+# Between the tokens of a call argument: spaces, line breaks, continuations, comments.
+_GAP = r"(?:\s|\\|#[^\r\n]*+)*+"
+# `debug=True` as a keyword argument (the value may be parenthesized).
+_DEBUG_TRUE = re.compile(rf"\bdebug{_GAP}=(?:{_GAP}\()*+{_GAP}True\b")
 _MAIN_TEST = m.Comparison(
     left=m.Name("__name__"),
     comparisons=[m.ComparisonTarget(operator=m.Equal(), comparator=m.SimpleString())],
@@ -44,6 +51,20 @@ _MAIN_TEST = m.Comparison(
     left=m.SimpleString(),
     comparisons=[m.ComparisonTarget(operator=m.Equal(), comparator=m.Name("__name__"))],
 )
+
+
+def _passes(call: ast.Call, keyword: str, index: int) -> bool:
+    """Whether an `ast` call gives an argument as `keyword=` or at position `index`."""
+    positional = [a for a in call.args if not isinstance(a, ast.Starred)]
+    return len(positional) > index or any(k.arg == keyword for k in call.keywords)
+
+
+def _debug_true(call: ast.Call) -> bool:
+    """Whether an `ast` call spells out `debug=True`."""
+    return any(
+        k.arg == "debug" and isinstance(k.value, ast.Constant) and k.value.value is True
+        for k in call.keywords
+    )
 
 
 def is_dev_entry(path: str) -> bool:
@@ -77,6 +98,25 @@ class FlaskDebugEnv(Codemod):
         "python.flask.security.audit.debug-enabled.debug-enabled",
     )
     hints: ClassVar[tuple[str, ...]] = ("run",)
+
+    def relevant(self, file: FileContext) -> bool:
+        # `run_simple(...)`, or `.run(...)` on an app built by `flask.Flask` (any debug value
+        # is then judged) or with `debug=True` spelled out (refused on another receiver).
+        if file.mentions("run_simple") and file.may_resolve("werkzeug"):
+            calls = file.calls(_RUN_SIMPLE)
+            if calls is None or any(_passes(c, "use_debugger", 4) for c in calls):
+                return True
+        if not file.mentions("run"):
+            return False
+        flask_app = file.mentions("Flask") and file.may_resolve("flask")
+        if not flask_app and not _DEBUG_TRUE.search(file.source):
+            return False
+        calls = file.calls_ending("run")
+        return calls is None or any(
+            isinstance(c.func, ast.Attribute)
+            and ((flask_app and _passes(c, "debug", 2)) or _debug_true(c))
+            for c in calls
+        )
 
     def transformer(self, run: FileRun) -> CodemodTransformer:
         return _Transformer(run)

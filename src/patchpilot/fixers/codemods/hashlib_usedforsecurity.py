@@ -12,6 +12,8 @@ itself must change (a reviewed change); `*args` / `**kwargs`; and any project wh
 
 from __future__ import annotations
 
+import ast
+from collections.abc import Collection
 from pathlib import PurePosixPath
 from typing import ClassVar
 
@@ -64,6 +66,30 @@ _NOT_SECURITY = frozenset({"signal", "signals", "design", "assign"})
 _SINKS = frozenset({"hmac.compare_digest", "secrets.compare_digest", "hmac.new", "hmac.digest"})
 
 
+def _may_be_weak(call: ast.Call, aliases: Collection[str]) -> bool:
+    """Whether an `ast` call of a `hashlib` constructor (or of `hashlib.new`) may be one the
+    codemod treats: no `usedforsecurity=`, and for `new` a weak name as a string literal."""
+    if any(k.arg == "usedforsecurity" for k in call.keywords):
+        return False
+    if _last_part(call.func) != "new" or "new" in aliases:
+        return True  # a constructor, or an alias that may stand for one
+    positional = [a for a in call.args if not isinstance(a, ast.Starred)]
+    given = (
+        positional[0]
+        if positional
+        else next((k.value for k in call.keywords if k.arg == "name"), None)
+    )
+    if not isinstance(given, ast.Constant) or not isinstance(given.value, str):
+        return False
+    return given.value.lower() in _WEAK_NAMES
+
+
+def _last_part(func: ast.expr) -> str | None:
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return func.id if isinstance(func, ast.Name) else None
+
+
 def security_words(words: list[str]) -> list[str]:
     """The words among `words` that suggest a security use (password, token, signature…)."""
     return [w for w in words if w not in _NOT_SECURITY and w.startswith(_SECURITY_PREFIXES)]
@@ -86,6 +112,16 @@ class HashlibUsedForSecurity(Codemod):
         "insecure-hash-function",
     )
     hints: ClassVar[tuple[str, ...]] = ("hashlib",)
+    requires: ClassVar[tuple[tuple[str, ...], ...]] = ((*_WEAK, "new"),)
+    modules: ClassVar[tuple[str, ...]] = ("hashlib",)
+
+    def relevant(self, file: FileContext) -> bool:
+        # A weak constructor, or `hashlib.new` with a weak name spelled out, called without
+        # `usedforsecurity=`.
+        if not super().relevant(file):
+            return False
+        calls = file.calls(_CONSTRUCTORS | _NEW)
+        return calls is None or any(_may_be_weak(c, file.aliases) for c in calls)
 
     def project_refusal(self, project: ProjectContext) -> Veto | None:
         return project.python_guard(

@@ -12,10 +12,20 @@ How to write a codemod
 1. Subclass `Codemod` in `fixers/codemods/<module>.py`; set `id` (kebab-case, stable: it is
    the name in reports, `--only` and the ledger), `cwe`, `tier`, `title`, `rules` (the Bandit,
    Ruff and Semgrep rule ids that flag the pattern: SARIF targeting and `# noqa: S506` /
-   `# nosec B506` matching use them) and `hints` (substrings a file must contain for the
-   codemod to run on it at all, e.g. `("yaml",)`; a cheap prefilter — override `relevant`
-   for a sharper one, but it must never reject a file the transformer would change:
-   resolving libcst metadata is the expensive step of a run).
+   `# nosec B506` matching use them) and the prefilter that decides whether the codemod runs
+   on a file at all: `hints` (substrings, one of which the file must contain, e.g.
+   `("yaml",)`), `requires` (groups of words, the file holding a word of each group:
+   `(("load", "full_load"),)`) and `modules` (top-level modules, a name under one of which
+   must be able to resolve in the file: `("yaml",)`); override `relevant` for other tests
+   (`FileContext.mentions`, `may_resolve` and `syntax` help). Parsing and libcst metadata
+   are the expensive steps of a run, and most files need neither, so make the prefilter
+   tight — but it must never reject a file the transformer would change or refuse. Derive
+   it from what the transformer matches: each part of a qualified name libcst resolves is a
+   word of the file (`os.chmod` needs `os` and `chmod`, whether spelled `os.chmod`, `o.chmod`
+   after `import os as o` or `c` after `from os import chmod as c`), and its first part is a
+   module the file imports from or a name it binds (`builtins.*` names are the exception).
+   tests/codemods/test_cm_prefilter.py runs every codemod with and without prefilters and
+   compares the results.
 2. Write the PR text in `fixers/codemods/docs/<id>.md` (Markdown: what was unsafe, what the
    rewrite does, when it would not be safe and what patchpilot refuses). `explanation` reads it.
 3. Project-wide guards go in `project_refusal(project)` and file-wide ones in
@@ -26,7 +36,9 @@ How to write a codemod
    computed once per run with `project.fact(key, compute)`; `project.python_guard(...)` checks
    `requires-python`.
 4. `transformer(run)` returns a `CodemodTransformer` subclass instance (a libcst
-   `ContextAwareTransformer` with QualifiedName/Position/Parent/Scope metadata resolved).
+   `ContextAwareTransformer` with QualifiedName/Position/Parent/Scope metadata, each resolved
+   on first use; the walk calls only the `visit_*` / `leave_*` methods the class defines and
+   skips subtrees holding none of their node types, so keep all state in such methods).
    In `leave_*(original_node, updated_node)`:
    - match with `self.call_name(original_node, {"yaml.load", ...})` (alias-aware: it sees
      through `import yaml as y` and `from yaml import load as l`);
@@ -58,7 +70,8 @@ import io
 import re
 import tokenize
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path, PurePosixPath
@@ -66,9 +79,11 @@ from typing import TYPE_CHECKING, ClassVar, TypeVar, cast
 
 import libcst as cst
 import libcst.matchers as m
+from libcst.codemod import Codemod as LibcstCodemod
 from libcst.codemod import CodemodContext, ContextAwareTransformer
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import (
+    BaseMetadataProvider,
     ParentNodeProvider,
     PositionProvider,
     QualifiedNameProvider,
@@ -78,12 +93,16 @@ from libcst.metadata import (
 )
 
 if TYPE_CHECKING:
+    import ast
+
+    from libcst.metadata import ProviderT
     from packaging.specifiers import SpecifierSet
     from packaging.version import Version
 
     from patchpilot.model import Inventory
 
 T = TypeVar("T")
+_NodeT = TypeVar("_NodeT", bound=cst.CSTNode)
 
 
 class Tier(StrEnum):
@@ -238,9 +257,16 @@ def parse_suppression(comment: str) -> Suppression | None:
     return Suppression(text, everything, frozenset(codes))
 
 
+# Every comment `parse_suppression` accepts contains one of these; a file without any has no
+# suppression, and tokenizing it (pure Python, the slow part) can be skipped.
+_MAY_SUPPRESS = re.compile(r"nosec|noqa|no-remediate", re.IGNORECASE)
+
+
 def scan_suppressions(source: str) -> dict[int, Suppression]:
     """Suppression comments by 1-based line; real comments only (tokenize), not strings."""
     found: dict[int, Suppression] = {}
+    if not _MAY_SUPPRESS.search(source):
+        return found
     try:
         for tok in tokenize.generate_tokens(io.StringIO(source).readline):
             if tok.type == tokenize.COMMENT:
@@ -258,6 +284,9 @@ def scan_suppressions(source: str) -> dict[int, Suppression]:
 
 
 _TEST_DIRS = frozenset({"test", "tests", "testing"})
+_WORDS = re.compile(r"\w+")
+# `as`, then spaces, line breaks, continuations or comments (inside brackets), then a name.
+_AS_NAME = re.compile(r"\bas(?:\s|\\|#[^\r\n]*+)++(\w+)")
 
 
 def is_test_path(path: str) -> bool:
@@ -288,6 +317,7 @@ class FileContext:
     is_test: bool
     suppressions: Mapping[int, Suppression]
     targets: Mapping[str, frozenset[int]] | None = None
+    _cache: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def build(
@@ -307,12 +337,181 @@ class FileContext:
                 return sup
         return None
 
+    # -- prefilter helpers (cheap, computed once per text) ----------------------------------
+
+    @property
+    def words(self) -> frozenset[str]:
+        """Every word of the text (a maximal run of letters, digits and `_`), in code,
+        comments and strings alike. Each identifier of the file is one of them, so each part
+        of a qualified name libcst resolves here (`os` and `chmod` of `os.chmod`, through
+        `import os as o` or `from os import chmod as c` alike) is one too."""
+        if "words" not in self._cache:
+            self._cache["words"] = frozenset(_WORDS.findall(self.source))
+        return cast("frozenset[str]", self._cache["words"])
+
+    def mentions(self, *words: str) -> bool:
+        """Whether any of `words` is a word of the file (see `words`)."""
+        return not self.words.isdisjoint(words)
+
+    @property
+    def aliases(self) -> frozenset[str]:
+        """Every name following an `as` (`import numpy as np`, `from os import chmod as c`;
+        `with` and `except` targets too): the only names whose qualified name can end in
+        another word (`c` is `os.chmod`)."""
+        if "aliases" not in self._cache:
+            self._cache["aliases"] = frozenset(_AS_NAME.findall(self.source))
+        return cast("frozenset[str]", self._cache["aliases"])
+
+    @property
+    def syntax(self) -> ast.Module | None:
+        """The text parsed by the standard `ast` module (C speed, unlike libcst), None when
+        it does not parse on this Python; for prefilters."""
+        if "syntax" not in self._cache:
+            import ast
+            import warnings
+
+            tree: ast.Module | None
+            try:
+                with warnings.catch_warnings():
+                    # Invalid escape sequences and the like warn while parsing; no matter here.
+                    warnings.simplefilter("ignore")
+                    tree = ast.parse(self.source)
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                tree = None
+            self._cache["syntax"] = tree
+        return cast("ast.Module | None", self._cache["syntax"])
+
+    def may_resolve(self, *roots: str) -> bool:
+        """Whether a qualified name under one of `roots` (top-level modules: `requests` for
+        `requests.get`, `os` for `os.chmod`) can resolve in the file.
+
+        libcst qualifies a name through the import or the binding that defines it, so the
+        file must import from such a module (`import requests.api as api`, `from requests
+        import get`) or bind that very name itself (`requests = make_session()`, a function
+        or a parameter named `requests`). Sharper than `mentions(root)`, which comments, strings
+        and other packages' paths (`from pip._vendor import requests`) also satisfy. True
+        when `ast` cannot parse the file: nothing is ruled out then.
+        """
+        index = self._index()
+        return index is None or not index.roots.isdisjoint(roots)
+
+    def calls(self, names: Collection[str]) -> list[ast.Call] | None:
+        """The calls (`ast` nodes) whose function libcst could qualify as one of `names`
+        (`could_name`), in file order; None when `ast` cannot parse the file."""
+        index = self._index()
+        if index is None:
+            return None
+        if any(name.startswith("builtins.") for name in names):
+            return list(index.every_call)
+        found: dict[int, ast.Call] = {}
+        for name in names:
+            parts = name.split(".")
+            for word in (parts[-1], _ANY_CALLEE, *(self.aliases & index.calls.keys())):
+                for call in index.calls.get(word, ()):
+                    if id(call) not in found and _could_name_ast(call.func, parts, self.aliases):
+                        found[id(call)] = call
+        return sorted(found.values(), key=lambda c: (c.lineno, c.col_offset))
+
+    def calls_ending(self, word: str) -> list[ast.Call] | None:
+        """The calls (`ast` nodes) whose function's spelling ends in `word` (`x.run(...)`,
+        `run(...)`, `f().run[0](...)`), in walk order; None when `ast` cannot parse the file."""
+        index = self._index()
+        return None if index is None else list(index.calls.get(word, ()))
+
+    def _index(self) -> _Index | None:
+        if "index" not in self._cache:
+            tree = self.syntax
+            self._cache["index"] = None if tree is None else _Index.of(tree)
+        return cast("_Index | None", self._cache["index"])
+
     def targeted(self, codemod: str, first: int, last: int) -> bool:
         """Whether a node on lines `first..last` is a target (always, without targeting)."""
         if self.targets is None:
             return True
         lines = self.targets.get(codemod, frozenset())
         return any(line in lines for line in range(first, last + 1))
+
+
+_ANY_CALLEE = "*"  # calls of an expression `could_name` does not rule out anything for
+
+
+@dataclass(frozen=True, slots=True)
+class _Index:
+    """What prefilters ask of a file's `ast`, gathered in one walk. `roots`: the first part of
+    every qualified name the file can give a name (builtins aside): the top-level modules it
+    imports from, and every name it binds other than by an import. `calls`: every call by the
+    word its function's spelling ends in (`c` of `a.b().c[0](...)`)."""
+
+    roots: frozenset[str]
+    calls: Mapping[str, list[ast.Call]]
+    every_call: tuple[ast.Call, ...]
+
+    @classmethod
+    def of(cls, tree: ast.Module) -> _Index:
+        import ast
+
+        roots: set[str] = set()
+        calls: dict[str, list[ast.Call]] = {}
+        every: list[ast.Call] = []
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                every.append(node)
+                calls.setdefault(_last_word(node.func), []).append(node)
+            elif isinstance(node, ast.Import):
+                roots.update(alias.name.split(".", 1)[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                if not node.level and node.module:
+                    roots.add(node.module.split(".", 1)[0])
+            elif isinstance(node, ast.Name):
+                if not isinstance(node.ctx, ast.Load):
+                    roots.add(node.id)
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                roots.add(node.name)
+            elif isinstance(node, ast.arg):
+                roots.add(node.arg)
+            elif isinstance(node, ast.ExceptHandler | ast.MatchAs | ast.MatchStar):
+                if node.name:
+                    roots.add(node.name)
+            elif isinstance(node, ast.MatchMapping) and node.rest:
+                roots.add(node.rest)
+        return cls(frozenset(roots), calls, tuple(every))
+
+
+def _last_word(func: ast.expr) -> str:
+    import ast
+
+    while True:
+        if isinstance(func, ast.Call):
+            func = func.func
+        elif isinstance(func, ast.Subscript):
+            func = func.value
+        elif isinstance(func, ast.Attribute):
+            return func.attr
+        elif isinstance(func, ast.Name):
+            return func.id
+        else:
+            return _ANY_CALLEE
+
+
+def _could_name_ast(expr: ast.expr, parts: Sequence[str], aliases: Collection[str]) -> bool:
+    """`could_name` for an `ast` expression: the same spelling rules."""
+    import ast
+
+    if parts[0] == "builtins":
+        return True
+    while True:
+        if isinstance(expr, ast.Call):
+            expr = expr.func
+        elif isinstance(expr, ast.Subscript):
+            expr = expr.value
+        elif isinstance(expr, ast.Attribute):
+            if len(parts) < 2 or expr.attr != parts[-1]:
+                return False
+            expr, parts = expr.value, parts[:-1]
+        elif isinstance(expr, ast.Name):
+            return expr.id == parts[-1] or expr.id in aliases
+        else:
+            return True
 
 
 # ---------------------------------------------------------------------------------------------
@@ -419,6 +618,8 @@ class Codemod(ABC):
     title: ClassVar[str]
     rules: ClassVar[tuple[str, ...]]
     hints: ClassVar[tuple[str, ...]] = ()
+    requires: ClassVar[tuple[tuple[str, ...], ...]] = ()
+    modules: ClassVar[tuple[str, ...]] = ()
     refuse_in_tests: ClassVar[bool] = False
 
     @property
@@ -433,8 +634,15 @@ class Codemod(ABC):
             return (type(self).__doc__ or self.title).strip()
 
     def relevant(self, file: FileContext) -> bool:
-        """Cheap prefilter: the file mentions one of `hints` (every file without hints)."""
-        return not self.hints or any(h in file.source for h in self.hints)
+        """Cheap prefilter, tests in rising cost: the file contains one of `hints`
+        (substrings), for each group of `requires` one of its words (`FileContext.mentions`),
+        and a name under one of `modules` can resolve in it (`FileContext.may_resolve`).
+        Each test left empty passes."""
+        if self.hints and not any(h in file.source for h in self.hints):
+            return False
+        if not all(file.mentions(*group) for group in self.requires):
+            return False
+        return not self.modules or file.may_resolve(*self.modules)
 
     def project_refusal(self, project: ProjectContext) -> Veto | None:
         """A project-wide reason not to apply this codemod anywhere, or None."""
@@ -461,8 +669,123 @@ class _Imported:
     alias: str | None
 
 
+class _OnDemand(Mapping["ProviderT", Mapping[cst.CSTNode, object]]):
+    """A wrapper's metadata by provider, each resolved on first access.
+
+    Most walks meet no candidate node and never ask for positions or parents, and some
+    codemods never ask for scopes: each of these is a full pass over the tree. The wrapper
+    keeps what it resolved, so later codemods on the same text share it.
+    """
+
+    def __init__(self, wrapper: cst.MetadataWrapper, providers: Collection[ProviderT]) -> None:
+        self._wrapper = wrapper
+        self._providers = frozenset(providers)
+        self._resolved: dict[ProviderT, Mapping[cst.CSTNode, object]] = {}
+
+    def __getitem__(self, key: ProviderT) -> Mapping[cst.CSTNode, object]:
+        found = self._resolved.get(key)
+        if found is None:
+            if key not in self._providers:
+                raise KeyError(key)
+            found = self._resolved[key] = self._wrapper.resolve(key)
+        return found
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._providers
+
+    def __iter__(self) -> Iterator[ProviderT]:
+        return iter(self._providers)
+
+    def __len__(self) -> int:
+        return len(self._providers)
+
+
+@dataclass(frozen=True, slots=True)
+class _Hooks:
+    """The `visit_*` / `leave_*` methods a transformer class really defines: libcst's typed
+    base class defines a no-op for every node type and child attribute, and looking each up
+    by name on every node (and every attribute of it) is most of the cost of a walk."""
+
+    visit: frozenset[str]
+    leave: frozenset[str]
+    attributes: bool
+
+    @classmethod
+    def of(cls, transformer: type[cst.CSTTransformer]) -> _Hooks:
+        visit: set[str] = set()
+        leave: set[str] = set()
+        attributes = False
+        for name in dir(transformer):
+            kind, _, node_type = name.partition("_")
+            if kind not in ("visit", "leave") or getattr(transformer, name) is getattr(
+                cst.CSTTransformer, name, None
+            ):
+                continue
+            if "_" in node_type:  # `visit_Call_func`: no node type has a `_` in its name
+                attributes = True
+            (visit if kind == "visit" else leave).add(node_type)
+        return cls(frozenset(visit), frozenset(leave), attributes)
+
+
+class _SubtreeTypes(BaseMetadataProvider[int]):
+    """libcst metadata: the node types in each node's subtree (its own included), as a bit
+    mask (`mask`). Computed by a plain recursion over the nodes' dataclass fields — the
+    children libcst visits — several times faster than a libcst walk; a transformer then
+    skips every subtree holding none of the node types it has methods for."""
+
+    _bits: ClassVar[dict[str, int]] = {}
+    _fields: ClassVar[dict[type[cst.CSTNode], tuple[str, ...]]] = {}
+
+    @classmethod
+    def mask(cls, names: Iterable[str]) -> int:
+        """The mask of the node types named `names` (a type no tree held yet has no bit)."""
+        found = 0
+        for name in names:
+            found |= cls._bits.get(name, 0)
+        return found
+
+    def _gen_impl(self, module: cst.Module) -> None:
+        import dataclasses
+
+        bits, fields = self._bits, self._fields
+        computed: dict[cst.CSTNode, int] = {}
+
+        def walk(node: cst.CSTNode) -> int:
+            kind = type(node)
+            own = bits.get(kind.__name__)
+            if own is None:
+                own = bits[kind.__name__] = 1 << len(bits)
+            names = fields.get(kind)
+            if names is None:
+                names = fields[kind] = tuple(f.name for f in dataclasses.fields(kind))
+            found = own
+            for name in names:
+                value = getattr(node, name)
+                if isinstance(value, cst.CSTNode):
+                    found |= walk(value)
+                elif isinstance(value, tuple | list):
+                    for item in value:
+                        if isinstance(item, cst.CSTNode):
+                            found |= walk(item)
+            computed[node] = found
+            return found
+
+        walk(module)
+        for node, found in computed.items():
+            self.set_metadata(node, found)
+
+
+# Transformer classes seen so far: their hooks, or None for a class with matcher decorators.
+_PLAIN: dict[type[cst.CSTTransformer], _Hooks | None] = {}
+
+
 class CodemodTransformer(ContextAwareTransformer):
-    """Base of every codemod transformer: metadata, guards, reporting and import helpers."""
+    """Base of every codemod transformer: metadata, guards, reporting and import helpers.
+
+    The metadata below is resolved on first use (`get_metadata` works as usual), and a class
+    without libcst matcher decorators (`@m.visit`, `@m.call_if_inside`, …) calls only the
+    `visit_*` / `leave_*` methods it defines, in the order libcst would.
+    """
 
     METADATA_DEPENDENCIES = (
         QualifiedNameProvider,
@@ -472,9 +795,68 @@ class CodemodTransformer(ContextAwareTransformer):
     )
 
     def __init__(self, run: FileRun) -> None:
-        super().__init__(run.context)
+        cls = type(self)
+        if _PLAIN.get(cls) is not None:
+            # libcst's constructor scans all ~1600 methods for matcher decorators, for every
+            # instance; the first instance of this class showed it has none.
+            LibcstCodemod.__init__(self, run.context)
+            self._extra_visit_funcs = {}
+            self._extra_leave_funcs = {}
+            self._matchers = {}
+        else:
+            super().__init__(run.context)
+            decorated = self._matchers or self._extra_visit_funcs or self._extra_leave_funcs
+            _PLAIN[cls] = None if decorated else _Hooks.of(cls)
+        self._hooks = _PLAIN[cls]
+        self._prune: tuple[Mapping[cst.CSTNode, int], int] | None = None
         self.run = run
         self._imports: list[_Imported] | None = None
+
+    # -- walking ----------------------------------------------------------------------------
+
+    @contextmanager
+    def resolve(self, wrapper: cst.MetadataWrapper) -> Iterator[None]:
+        self.metadata = _OnDemand(wrapper, self.get_inherited_dependencies())
+        hooks = self._hooks
+        if hooks is not None and not hooks.attributes:
+            masks = wrapper.resolve(_SubtreeTypes)
+            self._prune = (masks, _SubtreeTypes.mask(hooks.visit | hooks.leave))
+        try:
+            yield
+        finally:
+            self.metadata = {}
+            self._prune = None
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        hooks = self._hooks
+        if hooks is None:
+            return super().on_visit(node)
+        name = type(node).__name__
+        if name in hooks.visit and getattr(self, f"visit_{name}")(node) is False:
+            return False
+        # A subtree without a node this class has a method for is left as it is, unvisited.
+        prune = self._prune
+        return prune is None or bool(prune[0].get(node, -1) & prune[1])
+
+    def on_leave(self, original_node: _NodeT, updated_node: _NodeT) -> _NodeT | cst.RemovalSentinel:
+        hooks = self._hooks
+        if hooks is None:
+            return super().on_leave(original_node, updated_node)
+        name = type(original_node).__name__
+        if name in hooks.leave:
+            left: _NodeT | cst.RemovalSentinel = getattr(self, f"leave_{name}")(
+                original_node, updated_node
+            )
+            return left
+        return updated_node
+
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        if self._hooks is None or self._hooks.attributes:
+            super().on_visit_attribute(node, attribute)
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        if self._hooks is None or self._hooks.attributes:
+            super().on_leave_attribute(original_node, attribute)
 
     # -- locating ---------------------------------------------------------------------------
 
@@ -492,8 +874,16 @@ class CodemodTransformer(ContextAwareTransformer):
 
     def call_name(self, node: cst.Call, names: Collection[str]) -> str | None:
         """The name among `names` that the called function resolves to, or None."""
+        if not self._may_name(node.func, names):
+            return None
         found = self.qualified_names(node.func) & set(names)
         return min(found) if found else None
+
+    def _may_name(self, func: cst.BaseExpression, names: Collection[str]) -> bool:
+        """Whether `func` can resolve to one of `names` at all, told without metadata: most
+        calls of a file cannot, and a file where none can never resolves its scopes."""
+        aliases = self.run.file.aliases
+        return any(could_name(func, name.split("."), aliases) for name in names)
 
     def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
         return self.get_metadata(ParentNodeProvider, node, None)
@@ -691,6 +1081,32 @@ class CodemodTransformer(ContextAwareTransformer):
         if now unused; for a name in the code prefer `remove_unused_import_by_node`, which
         also finds `from module import obj as alias`."""
         RemoveImportsVisitor.remove_unused_import(self.context, module, obj)
+
+
+def could_name(expr: cst.BaseExpression, parts: Sequence[str], aliases: Collection[str]) -> bool:
+    """Whether libcst could give `expr` the qualified name `parts` (`["os", "chmod"]`); False
+    only when it cannot. libcst qualifies the dotted spelling of an expression (`a.b().c[0]`
+    is spelled `a.b.c`) by replacing its first name with what that name's binding stands for,
+    and keeps the rest: so each attribute must be the matching part from the right, and the
+    first name must be the part left over — unless it is an import alias (`aliases`:
+    `c` of `from os import chmod as c` stands for `os.chmod`), which may stand for anything.
+    A builtin's binding ignores the rest (`super().__init__`, even `" ".join`, are qualified
+    `builtins.super`, `builtins.None`), so a `builtins.` name is never ruled out."""
+    if parts[0] == "builtins":
+        return True
+    while True:
+        if isinstance(expr, cst.Call):
+            expr = expr.func
+        elif isinstance(expr, cst.Subscript):
+            expr = expr.value
+        elif isinstance(expr, cst.Attribute):
+            if len(parts) < 2 or expr.attr.value != parts[-1]:
+                return False
+            expr, parts = expr.value, parts[:-1]
+        elif isinstance(expr, cst.Name):
+            return expr.value == parts[-1] or expr.value in aliases
+        else:
+            return True
 
 
 def _dotted(node: cst.BaseExpression) -> str:

@@ -166,7 +166,10 @@ class HardenPyyaml(Codemod):
     hints: ClassVar[tuple[str, ...]] = ("yaml",)
 
     def relevant(self, file: FileContext) -> bool:
-        return "yaml" in file.source and "load" in file.source
+        if "yaml" not in file.source or "load" not in file.source:
+            return False
+        calls = file.calls(_LOADS | _RENAMES.keys())
+        return calls is None or bool(calls)
 
     def project_refusal(self, project: ProjectContext) -> Veto | None:
         constructors = project.fact("yaml-constructors", yaml_constructors)

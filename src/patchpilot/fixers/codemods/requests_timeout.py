@@ -11,6 +11,7 @@ deliberate choice and is left alone.
 
 from __future__ import annotations
 
+import ast
 import re
 from typing import ClassVar
 
@@ -44,8 +45,15 @@ _SESSIONS = frozenset(
     }
 )
 _URLOPEN = frozenset({"urllib.request.urlopen"})
-_IMPORTS_REQUESTS = re.compile(r"^\s*(?:from\s+requests\b|import\s[^#\n]*\brequests\b)", re.M)
 _SETDEFAULT = re.compile(r"\bsetdefaulttimeout\s*\(")
+
+
+def _untimed(call: ast.Call) -> bool:
+    return not any(k.arg == "timeout" for k in call.keywords)
+
+
+def _positional(call: ast.Call) -> int:
+    return sum(1 for a in call.args if not isinstance(a, ast.Starred))
 
 
 def socket_default_timeouts(project: ProjectContext) -> tuple[tuple[str, int], ...]:
@@ -78,9 +86,23 @@ class AddRequestsTimeout(Codemod):
     hints: ClassVar[tuple[str, ...]] = ("requests", "urlopen")
 
     def relevant(self, file: FileContext) -> bool:
-        # A call this codemod can resolve needs `requests` imported in the file (module
-        # functions, or the Session() call) or `urlopen`; mere mentions in text do not count.
-        return "urlopen" in file.source or bool(_IMPORTS_REQUESTS.search(file.source))
+        # A call without a timeout of `urlopen`, of a `requests` function, or of a method of
+        # a session (which needs a `requests.Session()` call in the file).
+        if file.mentions("urlopen") and file.may_resolve("urllib"):
+            calls = file.calls(_URLOPEN)
+            if calls is None or any(_untimed(c) and _positional(c) < 3 for c in calls):
+                return True
+        if not file.mentions(*_VERBS, "Session", "session") or not file.may_resolve("requests"):
+            return False
+        calls = file.calls(_FUNCTIONS)
+        sessions = file.calls(_SESSIONS)
+        if calls is None or sessions is None or any(_untimed(c) for c in calls):
+            return True
+        return bool(sessions) and any(
+            isinstance(c.func, ast.Attribute) and _untimed(c)
+            for verb in _VERBS
+            for c in file.calls_ending(verb) or ()
+        )
 
     def __init__(self, timeout: float = 60) -> None:
         if timeout <= 0:

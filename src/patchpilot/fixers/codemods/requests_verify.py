@@ -134,6 +134,8 @@ class RequestsVerifyEnabled(Codemod):
         "disabled-cert-validation",
     )
     hints: ClassVar[tuple[str, ...]] = ("verify",)
+    requires: ClassVar[tuple[tuple[str, ...], ...]] = (("verify",),)
+    modules: ClassVar[tuple[str, ...]] = ("requests", "httpx")
     refuse_in_tests: ClassVar[bool] = True
 
     def transformer(self, run: FileRun) -> CodemodTransformer:

@@ -21,6 +21,7 @@ import libcst as cst
 from patchpilot.fixers.codemods.interface import (
     Codemod,
     CodemodTransformer,
+    FileContext,
     FileRun,
     Reason,
     Tier,
@@ -76,6 +77,16 @@ class RsaKeySize(Codemod):
     )
     hints: ClassVar[tuple[str, ...]] = ("generate",)
     refuse_in_tests: ClassVar[bool] = True
+
+    def relevant(self, file: FileContext) -> bool:
+        # `cryptography`'s `generate_private_key`, or pycryptodome's `PublicKey.*.generate`.
+        if file.mentions("generate_private_key") and file.may_resolve("cryptography"):
+            return True
+        return (
+            file.mentions("generate")
+            and file.mentions("PublicKey")
+            and file.may_resolve("Crypto", "Cryptodome")
+        )
 
     def transformer(self, run: FileRun) -> CodemodTransformer:
         return _Transformer(run)

@@ -11,7 +11,7 @@ and `*args` / `**kwargs`.
 
 from __future__ import annotations
 
-import re
+import ast
 from typing import ClassVar
 
 import libcst as cst
@@ -33,8 +33,6 @@ from patchpilot.fixers.codemods.interface import (
 _CALLS = frozenset(
     f"subprocess.{name}" for name in ("run", "call", "check_call", "check_output", "Popen")
 )
-
-_SHELL_TRUE = re.compile(r"\bshell\s*=\s*True\b")
 
 # A.7: any of these makes `sh -c` do something an argv list would not.
 SHELL_META = frozenset("|&;<>()$`\\\"'*?[]#~=%{}\n\r")
@@ -75,9 +73,23 @@ class SubprocessShellFalse(Codemod):
     )
     hints: ClassVar[tuple[str, ...]] = ("subprocess",)
 
+    # Only calls with a literal `shell=True` keyword are candidates.
+    requires: ClassVar[tuple[tuple[str, ...], ...]] = (
+        tuple(name.rsplit(".", 1)[1] for name in _CALLS),
+        ("shell",),
+        ("True",),
+    )
+    modules: ClassVar[tuple[str, ...]] = ("subprocess",)
+
     def relevant(self, file: FileContext) -> bool:
-        # Only calls with a literal `shell=True` keyword are candidates.
-        return "subprocess" in file.source and bool(_SHELL_TRUE.search(file.source))
+        if not super().relevant(file):
+            return False
+        calls = file.calls(_CALLS)
+        return calls is None or any(
+            k.arg == "shell" and isinstance(k.value, ast.Constant) and k.value.value is True
+            for c in calls
+            for k in c.keywords
+        )
 
     def transformer(self, run: FileRun) -> CodemodTransformer:
         return _Transformer(run)

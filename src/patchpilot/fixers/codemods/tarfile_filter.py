@@ -11,6 +11,7 @@ project's own may exist), `*args` / `**kwargs`, objects that may not be tar arch
 
 from __future__ import annotations
 
+import ast
 from typing import ClassVar
 
 import libcst as cst
@@ -19,6 +20,7 @@ from packaging.version import Version
 from patchpilot.fixers.codemods.interface import (
     Codemod,
     CodemodTransformer,
+    FileContext,
     FileRun,
     ProjectContext,
     Reason,
@@ -37,6 +39,10 @@ _OPENERS = frozenset(
 _UNPACK = frozenset({"shutil.unpack_archive"})
 # First release of each line with `tarfile.data_filter` (PEP 706 and its backports).
 _BACKPORTS = {(3, 8): 17, (3, 9): 17, (3, 10): 12, (3, 11): 4}
+
+
+def _unfiltered(call: ast.Call) -> bool:
+    return not any(k.arg == "filter" for k in call.keywords)
 
 
 def has_data_filter(version: Version) -> bool:
@@ -62,6 +68,21 @@ class TarfileDataFilter(Codemod):
         "python.lang.security.audit.dangerous-tarfile-extractall.tarfile-extractall-traversal",
     )
     hints: ClassVar[tuple[str, ...]] = ("tarfile", "unpack_archive")
+
+    def relevant(self, file: FileContext) -> bool:
+        # `shutil.unpack_archive`, or `extract` / `extractall` on what a `tarfile` opener
+        # returned (an opener call must be in the file), without `filter=`.
+        if not super().relevant(file):
+            return False
+        unpacks = file.calls(_UNPACK)
+        openers = file.calls(_OPENERS)
+        if unpacks is None or openers is None or any(_unfiltered(c) for c in unpacks):
+            return True
+        return bool(openers) and any(
+            isinstance(c.func, ast.Attribute) and _unfiltered(c)
+            for method in ("extract", "extractall")
+            for c in file.calls_ending(method) or ()
+        )
 
     def project_refusal(self, project: ProjectContext) -> Veto | None:
         return project.python_guard(has_data_filter, "`tarfile` extraction filters")

@@ -38,6 +38,10 @@ class TlsMinimumVersion(Codemod):
     title: ClassVar[str] = "Require TLS 1.2 or newer in SSL contexts"
     rules: ClassVar[tuple[str, ...]] = ("B502", "S502", "upgrade-sslcontext-minimum-version")
     hints: ClassVar[tuple[str, ...]] = ("minimum_version",)
+    # A `TLSVersion` member resolves through `ssl`; a non-literal is refused only where the
+    # module imports `ssl`.
+    requires: ClassVar[tuple[tuple[str, ...], ...]] = (("minimum_version",),)
+    modules: ClassVar[tuple[str, ...]] = ("ssl",)
     refuse_in_tests: ClassVar[bool] = True
 
     def transformer(self, run: FileRun) -> CodemodTransformer:

@@ -12,6 +12,8 @@ sticky-bit modes (`0o1777`: a shared directory such as /tmp, world-writable by d
 
 from __future__ import annotations
 
+import ast
+import re
 from typing import ClassVar
 
 import libcst as cst
@@ -19,6 +21,7 @@ import libcst as cst
 from patchpilot.fixers.codemods.interface import (
     Codemod,
     CodemodTransformer,
+    FileContext,
     FileRun,
     Reason,
     Tier,
@@ -36,6 +39,11 @@ _FUNCTIONS = {
     "os.makedirs": 1,
     "os.open": 2,
 }
+_OS_NAMES = frozenset(name.rsplit(".", 1)[1] for name in _FUNCTIONS) - {"open"}
+# Between two tokens: spaces, line breaks, continuations, comments (inside brackets).
+_GAP = r"(?:\s|\\|#[^\r\n]*+)*+"
+# `os.open` spelled `<module>.open` or imported by `from os import ... open`.
+_OS_OPEN = re.compile(rf"\.{_GAP}open\b|\bfrom{_GAP}os{_GAP}import\b")
 _CREATES = frozenset({"os.mkdir", "os.makedirs", "os.open", "mkdir"})
 _PATH_METHODS = {"chmod": 0, "lchmod": 0, "mkdir": 0}
 _PATH_ORIGINS = frozenset(
@@ -71,6 +79,12 @@ OTHERS_WRITE = 0o002
 STICKY = 0o1000
 
 
+def _passes_mode(call: ast.Call, index: int) -> bool:
+    """Whether an `ast` call gives a mode: `mode=`, or a positional argument at `index`."""
+    positional = [a for a in call.args if not isinstance(a, ast.Starred)]
+    return len(positional) > index or any(k.arg == "mode" for k in call.keywords)
+
+
 def format_like(original: str, value: int) -> str:
     """`value` written like the integer literal `original`: same base, prefix case, hex digit
     case and at least as many digits (`0o0777` → `0o0775`, `0x1FF` → `0x1FD`, `511` → `509`)."""
@@ -98,6 +112,28 @@ class WorldWritableMode(Codemod):
         "insecure-file-permissions",
     )
     hints: ClassVar[tuple[str, ...]] = ("chmod", "mkdir", "makedirs", "open")
+
+    def relevant(self, file: FileContext) -> bool:
+        # A call passing a mode to an `os` function (`os.chmod`, however imported; `open`
+        # only as an attribute or imported from `os`: the builtin is everywhere) or to a
+        # `pathlib` path's method.
+        os_call = (
+            file.mentions(*_OS_NAMES) or bool(_OS_OPEN.search(file.source))
+        ) and file.may_resolve("os")
+        path_call = file.mentions(*_PATH_METHODS) and file.may_resolve("pathlib")
+        if not os_call and not path_call:
+            return False
+        if os_call:
+            for name, index in _FUNCTIONS.items():
+                calls = file.calls([name])
+                if calls is None or any(_passes_mode(c, index) for c in calls):
+                    return True
+        if path_call:
+            calls = file.calls([f"pathlib.Path.{method}" for method in _PATH_METHODS])
+            return calls is None or any(
+                isinstance(c.func, ast.Attribute) and _passes_mode(c, 0) for c in calls
+            )
+        return False
 
     def transformer(self, run: FileRun) -> CodemodTransformer:
         return _Transformer(run)
