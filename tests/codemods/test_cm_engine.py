@@ -141,6 +141,22 @@ def test_a_rewrite_that_changes_again_fails_idempotence(tmp_path: Path) -> None:
     assert "flush=True, flush=True" in refusal.detail
 
 
+def test_a_vetoed_codemod_does_not_undo_the_others_in_the_final_check(tmp_path: Path) -> None:
+    # requests-verify-enabled refuses test files; its change never applies, so the final
+    # "the whole set settles" check must not hold that against the timeout it left alone.
+    from patchpilot.fixers.codemods.requests_verify import RequestsVerifyEnabled
+
+    text = "import requests\n\n\ndef test_get(url):\n    requests.get(url, verify=False)\n"
+    root = project(tmp_path, {"tests/test_x.py": text})
+    result = run_codemods(root, codemods=[AddRequestsTimeout(), RequestsVerifyEnabled()])
+    assert [(c.codemod, c.line) for c in result.changes] == [("add-requests-timeout", 5)]
+    assert [(r.codemod, r.reason) for r in result.refusals] == [
+        ("requests-verify-enabled", Reason.TEST_FILE)
+    ]
+    [edit] = result.changeset.edits
+    assert edit.after is not None and "verify=False, timeout=60)" in edit.after
+
+
 def test_a_crashing_codemod_refuses_its_file_and_the_run_goes_on(tmp_path: Path) -> None:
     root = project(tmp_path, {"m.py": "import yaml\nyaml.load(s)\n"})
     result = run_codemods(root, codemods=[Crashes(), HardenPyyaml()])

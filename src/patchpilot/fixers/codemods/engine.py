@@ -237,6 +237,9 @@ def _fix_file(
     current = source
     lines = _LineMap.identity()
     ran: list[Codemod] = []
+    # Codemods whose changes were refused (a veto or a failed post-condition) would change
+    # the file again by definition: the final check that the set settles leaves them out.
+    blocked: set[str] = set()
     runs = _Runs()
     for codemod in relevant:
         try:
@@ -259,6 +262,7 @@ def _fix_file(
             )
         checked = veto or _postconditions(codemod, file, project, new, ruff, runs)
         if not isinstance(checked, cst.MetadataWrapper):
+            blocked.add(codemod.id)
             outcome.refusals.extend(
                 _back(
                     [
@@ -277,7 +281,9 @@ def _fix_file(
         file = FileContext.build(root, rel, current, _shift(targets, lines))
 
     if current != source:
-        final = _whole_run_settles(ran, project, file, wrapper, runs)
+        final = _whole_run_settles(
+            [c for c in ran if c.id not in blocked], project, file, wrapper, runs
+        )
         if final is not None:
             outcome.refusals.extend(
                 Refusal(c.codemod, c.path, c.line, final.reason, final.detail)

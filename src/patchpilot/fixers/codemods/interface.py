@@ -135,6 +135,8 @@ class Reason(StrEnum):
     POSTCONDITION_COMPILE = "postcondition-compile"
     POSTCONDITION_IDEMPOTENCE = "postcondition-idempotence"
     POSTCONDITION_RUFF = "postcondition-ruff"
+    # Tier C: a known-vulnerable pattern with no deterministic fix; reported with advice only.
+    TIER_C = "tier-c"
     # project scope
     PYTHON_TOO_OLD = "python-too-old"
     PYTHON_UNKNOWN = "python-unknown"

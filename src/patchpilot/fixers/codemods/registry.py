@@ -12,6 +12,8 @@ from patchpilot.fixers.codemods.interface import Codemod
 def codemods() -> tuple[Codemod, ...]:
     """Every registered codemod, freshly instantiated with default options."""
     from patchpilot.fixers.codemods.auth_assert import HardenAuthAssert
+    from patchpilot.fixers.codemods.cleartext_transport import CleartextTransport
+    from patchpilot.fixers.codemods.eval_on_data import EvalOnData
     from patchpilot.fixers.codemods.flask_debug import FlaskDebugEnv
     from patchpilot.fixers.codemods.hashlib_usedforsecurity import HashlibUsedForSecurity
     from patchpilot.fixers.codemods.lxml_parser import HardenLxml
@@ -26,6 +28,8 @@ def codemods() -> tuple[Codemod, ...]:
     from patchpilot.fixers.codemods.tarfile_filter import TarfileDataFilter
     from patchpilot.fixers.codemods.tls_minimum_version import TlsMinimumVersion
     from patchpilot.fixers.codemods.torch_load import TorchLoadWeightsOnly
+    from patchpilot.fixers.codemods.unsafe_deserialization import UnsafeDeserialization
+    from patchpilot.fixers.codemods.weak_cipher import WeakCipher
     from patchpilot.fixers.codemods.world_writable import WorldWritableMode
 
     return (
@@ -47,4 +51,9 @@ def codemods() -> tuple[Codemod, ...]:
         SecureTempfile(),
         WorldWritableMode(),
         ParamikoRejectPolicy(),
+        # Tier C: detected and explained, never rewritten.
+        UnsafeDeserialization(),
+        WeakCipher(),
+        EvalOnData(),
+        CleartextTransport(),
     )
