@@ -138,13 +138,11 @@ def run_revert(args: argparse.Namespace) -> ExitCode:
         AdvisoryStore.open(store_path(args), create=False) as store,
         ledger_reporter(store, None, fmt, args) as (reporter, ledger),
     ):
-        merge = next(
-            (ev for ev in ledger.events(kinds=["merge"]) if ev.outcome.get("action") == action),
-            None,
-        )
+        about = ledger.events_about([f"action:{action}"], kinds=["merge", "revert"])
+        merge = next((ev for ev in about if ev.kind == "merge"), None)
         if merge is None:
             raise LedgerError(f"no merge action {action} in the ledger at {ledger.where}")
-        done = [ev for ev in ledger.events(kinds=["revert"]) if f"action:{action}" in ev.subjects]
+        done = [ev for ev in about if ev.kind == "revert"]
         if done:
             raise LedgerError(
                 f"action {action} was already reverted ({done[-1].event_id}, "
@@ -202,7 +200,7 @@ def run_approve(args: argparse.Namespace) -> ExitCode:
         AdvisoryStore.open(store_path(args), create=False) as store,
         ledger_reporter(store, None, fmt, args) as (reporter, ledger),
     ):
-        made = [ev for ev in ledger.events(kinds=["branch"]) if f"branch:{branch}" in ev.subjects]
+        made = ledger.events_about([f"branch:{branch}"], kinds=["branch"])
         if not made:
             raise LedgerError(
                 f"no branch {branch} in the ledger at {ledger.where}: only branches patchpilot "
