@@ -221,10 +221,9 @@ def triage(
         reason = st.justification or st.impact or "not affected"
         suppressed.append(Suppression(finding, "vex", st.source, reason))
     report = apply_ignores(outcome.kept, policy.ignores, today, root=base)
-    live = [i for i in policy.ignores if not i.expired(today)]
     active: list[Finding] = []
     for f in outcome.kept:
-        ig = next((i for i in live if i.matches(f, base)), None)
+        ig = report.ignore_for(f)
         if ig is None:
             active.append(f)
         else:

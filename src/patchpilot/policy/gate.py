@@ -61,7 +61,6 @@ def gate(
     keyed by finding ID (an alias works too); `root` is what ignore paths are relative to."""
     found = list(findings)
     report = apply_ignores(found, policy.ignores, today, root=root)
-    ignores = dict(report.applied)
     violations: list[Finding] = []
     vex: list[tuple[Finding, str]] = []
     ignored: list[tuple[Finding, Ignore]] = []
@@ -71,7 +70,7 @@ def gate(
         if statement is not None:
             vex.append((finding, statement))
             continue
-        ignore = ignores.get(finding.id)
+        ignore = report.ignore_for(finding)
         if ignore is not None:
             ignored.append((finding, ignore))
             continue

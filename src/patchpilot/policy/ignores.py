@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import posixpath
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -60,15 +60,26 @@ class Ignore:
 
 @dataclass(frozen=True, slots=True)
 class IgnoreReport:
-    """Which findings were ignored (and by which ignore), and which ignores are stale."""
+    """Which findings were ignored (and by which ignore), and which ignores are stale.
+
+    `applied` names findings by ID; one vulnerability can affect several packages and an
+    ignore may be scoped to one of them, so `ignore_for` answers per finding.
+    """
 
     applied: tuple[tuple[str, Ignore], ...]
     expired: tuple[Ignore, ...]
     unused: tuple[Ignore, ...]
+    by_finding: Mapping[tuple[str, str], Ignore] = field(
+        default_factory=dict, compare=False, hash=False
+    )
 
     @property
     def ignored_ids(self) -> frozenset[str]:
         return frozenset(finding_id for finding_id, _ in self.applied)
+
+    def ignore_for(self, finding: Finding) -> Ignore | None:
+        """The ignore that applied to this finding (this vulnerability in this package)."""
+        return self.by_finding.get((finding.id, finding.component.purl))
 
 
 def apply_ignores(
@@ -88,13 +99,16 @@ def apply_ignores(
     live = [i for i in ignores if not i.expired(today)]
     used: set[int] = set()
     applied: list[tuple[str, Ignore]] = []
+    by_finding: dict[tuple[str, str], Ignore] = {}
     for finding in findings:
         for n, ignore in enumerate(live):
             if ignore.matches(finding, root):
                 applied.append((finding.id, ignore))
+                by_finding[(finding.id, finding.component.purl)] = ignore
                 used.add(n)
                 break
     return IgnoreReport(
+        by_finding=by_finding,
         applied=tuple(applied),
         expired=tuple(i for i in ignores if i.expired(today)),
         unused=tuple(i for n, i in enumerate(live) if n not in used),
