@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from patchpilot.policy.model import MitigationLink
 
 RUN_SCHEMA = "patchpilot.run/1"
-CODEFIX_SCHEMA = "patchpilot.codefix/1"
 GATE_SCHEMA = "patchpilot.gate/1"
 
 _DELIVERED = {
@@ -102,86 +101,16 @@ def run_to_dict(r: RunResult) -> dict[str, Any]:
 
 
 def codefix_to_dict(c: CodefixRun) -> dict[str, Any]:
-    """`patchpilot.codefix/1`: every change and refusal found on the scratch copy, then what
-    happened to each branch (same shape as `run`'s actions)."""
-    found = c.found
-    config = c.config
-    return {
-        "schema": CODEFIX_SCHEMA,
-        "project": c.project,
-        "base_commit": c.base_commit,
-        "files_scanned": found.files_scanned,
-        "codemods": [
-            {
-                "id": m.id,
-                "tier": str(m.tier),
-                "cwe": list(m.cwe),
-                "title": m.title,
-                "changes": found.counts[m.id].changes,
-                "refusals": found.counts[m.id].refusals,
-            }
-            for m in found.codemods
-        ],
-        "changes": [
-            {"codemod": x.codemod, "path": x.path, "line": x.line, "description": x.description}
-            for x in found.changes
-        ],
-        "refusals": [
-            {
-                "codemod": x.codemod,
-                "path": x.path,
-                "line": x.line,
-                "reason": x.reason,
-                "detail": x.detail,
-            }
-            for x in found.refusals
-        ],
-        "config": None
-        if config is None
-        else {
-            "changes": [
-                {
-                    "mitigation": x.mitigation,
-                    "path": x.path,
-                    "line": x.line,
-                    "key": x.key,
-                    "before": x.before,
-                    "after": x.after,
-                    "description": x.description,
-                }
-                for x in config.changes
-            ],
-            "refusals": [
-                {
-                    "mitigation": x.mitigation,
-                    "path": x.path,
-                    "line": x.line,
-                    "reason": x.reason.value,
-                    "detail": x.detail,
-                }
-                for x in config.refusals
-            ],
-            "checks": [
-                {
-                    "tool": x.tool,
-                    "target": x.target,
-                    "stage": x.stage,
-                    "ok": x.ok,
-                    "command": list(x.command),
-                    "warnings": list(x.warnings),
-                }
-                for x in config.checks
-            ],
-        },
-        "diff": [
-            {"path": e.path, "diff": e.unified_diff()}
-            for e in (*found.changeset.edits, *(config.changeset.edits if config else ()))
-        ]
-        if not c.actions
-        else [],
-        "actions": [_action(a) for a in c.actions],
-        "notes": list(c.notes),
-    }
+    """`patchpilot.codefix/1`: every change and refusal found on the scratch copy (the same
+    document as `codefix --dry-run`), then what happened to each branch (as `run`'s actions)."""
+    from patchpilot.formats.codefix_out import codefix_to_dict as found_to_dict
+
+    doc = found_to_dict(c.found, dry_run=not c.actions, config=c.config)
+    doc["project"] = c.project
+    doc["base_commit"] = c.base_commit
+    doc["actions"] = [_action(a) for a in c.actions]
+    doc["notes"] = [*doc["notes"], *c.notes]
+    return doc
 
 
 def _at(line: int | None) -> str:
