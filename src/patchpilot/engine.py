@@ -624,8 +624,8 @@ def _verify_record(
         finding_ids,
         verdict=evidence.verdict,
         summary=evidence.summary,
-        tests_before={"passed": before.passed, "failed": before.failed, "error": before.error},
-        tests_after={"passed": after.passed, "failed": after.failed, "error": after.error},
+        tests_before=_totals(before),
+        tests_after=_totals(after),
         reach_share=_reach_share(evidence),
         evidence=data,
     )
@@ -1152,6 +1152,7 @@ def _act_on_code_branch(
 ) -> Action:
     """Verify a code/config fix branch line by line, decide, deliver."""
     from patchpilot.deliver.git import changed_lines
+    from patchpilot.formats.codefix_evidence_out import code_evidence_to_dict
     from patchpilot.policy.decide import decide
     from patchpilot.policy.facts import Facts
     from patchpilot.verify.codefix_evidence import verify_code_branch
@@ -1190,12 +1191,7 @@ def _act_on_code_branch(
             tests_before=_totals(evidence.comparison.before) if evidence else None,
             tests_after=_totals(evidence.comparison.after) if evidence else None,
             reach_share=evidence.reach_share if evidence else None,
-            evidence={
-                "lines": [dataclasses.asdict(x) for x in evidence.lines],
-                "verdict": evidence.verdict,
-            }
-            if evidence
-            else None,
+            evidence=code_evidence_to_dict(evidence) if evidence else None,
         )
     )
     facts = Facts(
