@@ -44,7 +44,7 @@ def _run_pipeline(args: argparse.Namespace) -> ExitCode:
     from patchpilot import engine
     from patchpilot.advisories.store import AdvisoryStore
     from patchpilot.cli.main import store_path
-    from patchpilot.cli.run import _now, forge_from, ledger_reporter
+    from patchpilot.cli.run import forge_from, ledger_reporter, run_time
     from patchpilot.errors import UsageError
     from patchpilot.formats.run_out import render_codefix as render_run_codefix
     from patchpilot.policy.load import load_policy
@@ -58,7 +58,7 @@ def _run_pipeline(args: argparse.Namespace) -> ExitCode:
     root = Path(args.path).resolve()
     policy = load_policy(root, getattr(args, "policy", None))
     options = engine.CodefixOptions(
-        now=_now(args),
+        now=run_time(),
         only=tuple(_ids(getattr(args, "only", None)) or ()) or None,
         sarif=getattr(args, "sarif", None),
         config=bool(getattr(args, "config", True)),

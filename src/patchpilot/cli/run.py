@@ -54,7 +54,7 @@ def _policy(args: argparse.Namespace, root: Path) -> Policy:
     return load_policy(root, getattr(args, "policy", None))
 
 
-def _now(args: argparse.Namespace) -> datetime:
+def run_time() -> datetime:
     # `PATCHPILOT_NOW` pins "today" (ignore expiry, release age) for reproducible runs.
     pinned = os.environ.get("PATCHPILOT_NOW")
     if not pinned:
@@ -81,7 +81,7 @@ def run_run(args: argparse.Namespace) -> ExitCode:
     policy = _policy(args, root)
     options = engine.RunOptions(
         plan=plan_options(args),
-        now=_now(args),
+        now=run_time(),
         max_level=args.max_level,
         target=args.target,
         vex=tuple(args.vex or ()),
@@ -119,7 +119,7 @@ def run_gate(args: argparse.Namespace) -> ExitCode:
             store,
             policy,
             vex=tuple(args.vex or ()),
-            today=_now(args).date(),
+            today=run_time().date(),
             reporter=reporter,
         )
     emit(render_gate(outcome, fmt), args.output)
